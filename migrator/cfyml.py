@@ -1,0 +1,144 @@
+"""Set one top-level key in conda-forge.yml without touching anything else.
+
+ruamel.yaml (round-trip mode) parses the file to validate it and to locate the key; the
+change itself is a minimal text edit at that location, so comments, quoting, key order,
+indentation, line endings and a missing final newline all stay exactly as they were.
+The result is parsed again and compared with the original plus the key before it is used.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from migrator.errors import StepFailed
+
+KEY = "conda_forge_output_validation"
+_EMPTY_FLOW = re.compile(r"^[ \t]*(\[[ \t]*\]|\{[ \t]*\})[ \t]*(#.*)?$")
+_DUPLICATE = re.compile(r'found duplicate key "([^"]*)"')
+_SCALAR_END = re.compile(r"[ \t]+#|[ \t]*$")
+
+
+def _load(text: str) -> Any:
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = False
+    try:
+        return yaml.load(io.StringIO(text))
+    except MarkedYAMLError as exc:
+        raise StepFailed(f"conda-forge.yml is not valid YAML: {_describe(exc)}") from None
+    except Exception as exc:  # ruamel raises a few unmarked errors (e.g. bad encodings)
+        raise StepFailed(f"conda-forge.yml is not valid YAML: {exc}") from None
+
+
+def _describe(exc: MarkedYAMLError) -> str:
+    problem = exc.problem or exc.context or "parse error"
+    mark = exc.problem_mark or exc.context_mark
+    if "\\t" in problem or "'\\t'" in str(exc):
+        problem = "a tab character where YAML allows none"
+    duplicate = _DUPLICATE.match(problem)
+    if duplicate:
+        problem = f"duplicate key {duplicate.group(1)!r}"
+    if mark is None:
+        return problem
+    return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
+
+
+def _newline(text: str) -> str:
+    return "\r\n" if "\r\n" in text else "\n"
+
+
+def is_enabled(text: str) -> bool:
+    data = _load(text)
+    return isinstance(data, CommentedMap) and data.get(KEY) is True
+
+
+def enable_output_validation(text: str) -> str | None:
+    """Return the edited text, or None when the key is already true."""
+    data = _load(text)
+    nl = _newline(text)
+    if data is None or (isinstance(data, (CommentedMap, CommentedSeq)) and len(data) == 0):
+        new = _replace_empty(text, nl)
+    elif not isinstance(data, CommentedMap):
+        kind = "a list" if isinstance(data, list) else f"a {type(data).__name__} value"
+        raise StepFailed(f"conda-forge.yml must hold a mapping at the top level, found {kind}")
+    elif KEY in data:
+        if data[KEY] is True:
+            return None
+        new = _replace_value(text, data)
+    elif data.fa.flow_style():
+        new = _insert_in_flow(text)
+    else:
+        new = _insert_first(text, data, nl)
+    _check(text, data, new)
+    return new
+
+
+def _line(nl: str) -> str:
+    return f"{KEY}: true"
+
+
+def _replace_empty(text: str, nl: str) -> str:
+    lines = text.split(nl)
+    for index, line in enumerate(lines):
+        if _EMPTY_FLOW.match(line):
+            lines[index] = _line(nl)
+            return nl.join(lines)
+    return _append(text, nl)
+
+
+def _append(text: str, nl: str) -> str:
+    if text == "" or text.endswith(nl):
+        return f"{text}{_line(nl)}{nl}"
+    # keep the file's missing final newline missing
+    return f"{text}{nl}{_line(nl)}"
+
+
+def _insert_first(text: str, data: CommentedMap, nl: str) -> str:
+    # Before the first key: a one-line insertion whatever the file's ending looks like,
+    # and the place conda-forge's own admin migrations used.
+    first_line, _ = data.lc.key(next(iter(data)))
+    lines = text.split(nl)
+    lines.insert(first_line, _line(nl))
+    return nl.join(lines)
+
+
+def _replace_value(text: str, data: CommentedMap) -> str:
+    line_no, col = data.lc.value(KEY)
+    key_line, _ = data.lc.key(KEY)
+    if line_no != key_line:
+        raise StepFailed(f"{KEY} in conda-forge.yml has a value that spans lines; edit it by hand")
+    nl = _newline(text)
+    lines = text.split(nl)
+    line = lines[line_no]
+    end = _SCALAR_END.search(line, col)
+    assert end is not None  # the pattern always matches at end of line
+    lines[line_no] = f"{line[:col]}true{line[end.start():]}"
+    return nl.join(lines)
+
+
+def _insert_in_flow(text: str) -> str:
+    close = text.rfind("}")
+    if close < 0:
+        raise StepFailed("conda-forge.yml has a flow mapping without a closing brace")
+    return f"{text[:close].rstrip()}, {KEY}: true{text[close:]}"
+
+
+def _check(before_text: str, before: Any, after_text: str) -> None:
+    after = _load(after_text)
+    expected = dict(before) if isinstance(before, CommentedMap) else {}
+    expected[KEY] = True
+    if not isinstance(after, CommentedMap) or _plain(after) != _plain(expected):
+        raise StepFailed("conda-forge.yml could not be edited without changing other content")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value

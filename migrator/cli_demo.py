@@ -1,0 +1,60 @@
+"""`migrator demo`: the whole system on the embedded default, in one command."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from migrator import migrations, report
+from migrator.forge.seed import create_forge
+from migrator.progress import ProgressReporter
+from migrator.runner import run_migration
+from migrator.state import StateDir
+from migrator.task import Options
+
+
+def add_demo_command(commands: Any) -> None:
+    demo = commands.add_parser(
+        "demo", help="create a local forge and migrate it end to end",
+        description="Create a local forge in DIR (replacing an earlier demo there), run "
+                    "the output-validation migration on it with a state directory beside "
+                    "it, show the status, then play one feedstock's CI through the "
+                    "validation service.",
+    )
+    demo.add_argument("dir", type=Path, nargs="?", default=Path("demo"),
+                      help="folder for the demo (default: %(default)s)")
+    demo.add_argument("--count", type=int, default=60, help="feedstocks (default: 60)")
+    demo.add_argument("--jobs", type=int, default=4)
+    demo.set_defaults(handler=_demo)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    root: Path = args.dir
+    if (root / "forge" / "forge.json").exists():
+        shutil.rmtree(root)
+    started = time.perf_counter()
+    forge = create_forge(root / "forge", count=args.count)
+    print(f"created a local forge of {args.count} feedstocks at {root / 'forge'} "
+          f"in {time.perf_counter() - started:.1f} s")
+    migration = migrations.get("output-validation")
+    state = StateDir(root / "state", migration.name)
+    repos = forge.list_feedstocks()
+    reporter = ProgressReporter(len(repos))
+    with state.exclusive():
+        summary = run_migration(forge, migration, state, Options(jobs=args.jobs),
+                                repos=repos, progress=reporter, workroot=None)
+    reporter.close()
+    print(f"migrated in {summary.seconds:.1f} s")
+    print(report.format_text(report.collect(state, repos)))
+    failed = summary.outcomes.get("failed", 0)
+    try:
+        from migrator.outputs.demo import play_ci
+    except ImportError:
+        return 1 if failed else 0
+    done = [r for r in repos if state.peek_status(r) == "done" and not r.archived]
+    if done:
+        play_ci(forge, done[0].name, root / "ci")
+    return 1 if failed else 0

@@ -1,0 +1,48 @@
+"""Running git. Credentials never appear here: callers pass them in the environment."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+
+# No user config, no prompts, fixed identity: runs are reproducible on any machine.
+_BASE_ENV = {
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_AUTHOR_NAME": "conda-forge-admin",
+    "GIT_AUTHOR_EMAIL": "pelson.pub+conda-forge@gmail.com",
+    "GIT_COMMITTER_NAME": "conda-forge-admin",
+    "GIT_COMMITTER_EMAIL": "pelson.pub+conda-forge@gmail.com",
+    "LC_ALL": "C",
+}
+
+
+class GitError(Exception):
+    def __init__(self, args: list[str], returncode: int, stderr: str) -> None:
+        self.returncode = returncode
+        self.stderr = stderr.strip()
+        last = self.stderr.splitlines()[-1] if self.stderr else f"exit {returncode}"
+        super().__init__(f"git {args[0]} failed: {last}")
+
+
+def git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(_BASE_ENV)
+    if extra:
+        env.update(extra)
+    return env
+
+
+def git(
+    *args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None,
+    input: bytes | None = None,
+) -> str:
+    proc = subprocess.run(
+        ["git", *args], cwd=cwd, env=git_env(env), input=input, capture_output=True,
+    )
+    if proc.returncode != 0:
+        raise GitError(list(args), proc.returncode, proc.stderr.decode(errors="replace"))
+    return proc.stdout.decode(errors="replace")

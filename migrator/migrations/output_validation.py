@@ -1,0 +1,105 @@
+"""`output-validation`: switch a feedstock to staging uploads checked by the validation
+service: token and secrets first, then the config commit, then the rerender commit."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from migrator import cfyml, templating
+from migrator.errors import StepFailed, UserError
+from migrator.migrations import token_steps
+from migrator.migrations.base import Migration, Step
+from migrator.sealing import seal
+from migrator.task import FeedstockTask, RunContext
+from migrator.tokens.secret import Secret
+from migrator.workcopy import commit_and_push
+
+NAME = "output-validation"
+CONFIG = "conda-forge.yml"
+RECIPES = ("recipe/meta.yaml", "recipe/recipe.yaml")
+
+
+def set_config(task: FeedstockTask) -> str:
+    outcome: dict[str, str] = {}
+
+    def edit(workdir: Path) -> bool:
+        path = workdir / CONFIG
+        if not path.is_file():
+            raise StepFailed(f"{CONFIG} is missing")
+        if not any((workdir / recipe).is_file() for recipe in RECIPES):
+            raise StepFailed("no recipe: neither recipe/meta.yaml nor recipe/recipe.yaml exists")
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise StepFailed(f"{CONFIG} is not UTF-8 text") from None
+        new = cfyml.enable_output_validation(text)
+        if new is None:
+            return False
+        if not text.strip() or text.strip() in ("[]", "{}"):
+            outcome["note"] = f"{CONFIG} was empty; it now holds the key"
+        path.write_bytes(new.encode("utf-8"))
+        return True
+
+    message = templating.render("commit/output-validation-config.txt.j2", migration=NAME)
+    sha = commit_and_push(task, edit=edit, message=message)
+    if sha is None:
+        return f"{CONFIG} already had {cfyml.KEY}: true"
+    return f"pushed {sha[:12]}" + (f" ({outcome['note']})" if "note" in outcome else "")
+
+
+def rerender(task: FeedstockTask) -> str:
+    if task.context.options.renderer == "none":
+        return "rerendering is turned off (--renderer none)"
+    from migrator.rerender import get_renderer
+
+    renderer = get_renderer(task.context.options.renderer)
+    version = renderer.version()
+
+    def edit(workdir: Path) -> bool:
+        renderer.render(workdir)
+        return True
+
+    message = templating.render("commit/rerender.txt.j2", renderer=renderer.name,
+                                version=version)
+    sha = commit_and_push(task, edit=edit, message=message)
+    if sha is None:
+        return f"CI files already up to date ({renderer.name} {version})"
+    return f"pushed {sha[:12]} ({renderer.name} {version})"
+
+
+def setup(context: RunContext) -> None:
+    """The staging token is one organisation secret shared by every feedstock: one write
+    for the whole organisation, made once, not one per repository."""
+    forge = context.forge
+    if forge.org_secret(token_steps.STAGING_TOKEN) is not None:
+        return
+    value = os.environ.get(token_steps.STAGING_TOKEN)
+    if not value:
+        if not getattr(forge, "creates_demo_staging_token", False):
+            raise UserError(
+                f"organisation secret {token_steps.STAGING_TOKEN} is missing; set it once "
+                f"with the {token_steps.STAGING_TOKEN} environment variable"
+            )
+        staging = Secret.new_token()
+    else:
+        staging = Secret(value)
+    context.remember_secret(staging)
+    key = forge.org_public_key()
+    forge.put_org_secret(token_steps.STAGING_TOKEN, seal(key, staging), key.key_id,
+                         visibility="all")
+
+
+MIGRATION = Migration(
+    name=NAME,
+    summary="provision feedstock tokens and secrets, set conda_forge_output_validation, "
+            "rerender",
+    steps=(
+        *token_steps.PROVISION_STEPS,
+        Step("set-config", set_config, per_branch=True),
+        Step("rerender", rerender, per_branch=True),
+    ),
+    setup=setup,
+    flush=token_steps.flush_registry,
+)

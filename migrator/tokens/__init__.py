@@ -1,0 +1,1 @@
+"""Feedstock tokens: creation, hashing, the registry and its admin commands."""

@@ -1,0 +1,150 @@
+"""The token registry: a git repository with one file per feedstock, written in batches.
+
+Changes are kept as operations (add these entries, expire those), not as file contents,
+so that when a push loses a race to another run the operations are replayed on top of the
+other run's commit and neither run loses the other's entries.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import NamedTuple
+
+from migrator import templating
+from migrator.errors import StepFailed
+from migrator.forge import Forge, PushRejected
+from migrator.gitcmd import git
+from migrator.tokens import registry_file
+from migrator.tokens.hashing import Entry
+from migrator.tokens.secret import Secret
+
+REPO = "feedstock-tokens"
+MAX_PUSH_ATTEMPTS = 8
+
+
+def token_path(feedstock: str) -> str:
+    return f"tokens/{feedstock}.json"
+
+
+class Change(NamedTuple):
+    feedstock: str
+    add: tuple[Entry, ...] = ()
+    expire_salts: frozenset[str] = frozenset()
+    expire_others: bool = False  # every entry not added by this change
+    expires_at: float | None = None
+
+
+def apply(entries: list[Entry], change: Change) -> list[Entry]:
+    added = {e.salt for e in change.add}
+    result = []
+    for entry in entries:
+        if entry.salt in added:
+            continue
+        doomed = entry.salt in change.expire_salts or change.expire_others
+        if doomed and change.expires_at is not None and (
+            entry.expires_at is None or entry.expires_at > change.expires_at
+        ):
+            entry = entry._replace(expires_at=change.expires_at)
+        result.append(entry)
+    return result + list(change.add)
+
+
+class RegistryWriter:
+    """Stages changes from many feedstocks and writes them as one commit per flush."""
+
+    def __init__(self, forge: Forge, workroot: Path, *, leak_guard: Iterable[Secret] = ()) -> None:
+        self.forge = forge
+        self.workroot = workroot
+        self._pending: list[Change] = []
+        self._lock = threading.Lock()
+        self._workdir: Path | None = None
+        self._leak_guard = leak_guard
+
+    def stage(self, change: Change) -> None:
+        with self._lock:
+            self._pending.append(change)
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._pending)
+
+    def _clone(self) -> Path:
+        if self._workdir is None:
+            base = Path(tempfile.mkdtemp(prefix="feedstock-tokens-", dir=self.workroot))
+            self.forge.clone(REPO, "main", base / "wc")
+            self._workdir = base / "wc"
+        return self._workdir
+
+    def flush(self, *, secrets: Iterable[Secret] = ()) -> list[str]:
+        """Commit and push every staged change at once; returns the feedstocks written."""
+        with self._lock:
+            changes, self._pending = self._pending, []
+        if not changes:
+            return []
+        try:
+            self._write(changes, list(secrets))
+        except BaseException:
+            with self._lock:
+                self._pending = changes + self._pending
+            raise
+        return sorted({c.feedstock for c in changes})
+
+    def _write(self, changes: list[Change], secrets: list[Secret]) -> None:
+        workdir = self._clone()
+        for _ in range(MAX_PUSH_ATTEMPTS):
+            now = time.time()
+            for change in changes:
+                path = workdir / token_path(change.feedstock)
+                current = self._read(path)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(registry_file.dump(apply(current, change), now=now))
+            git("add", "-A", cwd=workdir)
+            staged = git("diff", "--cached", "--no-color", cwd=workdir)
+            if any(s.reveal() in staged for s in secrets):
+                git("reset", "--hard", "-q", cwd=workdir)
+                raise StepFailed("refused to push the token registry: token material in diff")
+            if not staged:
+                return
+            message = templating.render(
+                "commit/token-registry.txt.j2",
+                feedstocks=sorted({c.feedstock for c in changes}),
+            )
+            git("commit", "-q", "--no-verify", "-F", "-", cwd=workdir, input=message.encode())
+            try:
+                self.forge.push(workdir, REPO, "main")
+                return
+            except PushRejected as exc:
+                if not exc.race:
+                    raise StepFailed(str(exc)) from None
+            self.forge.fetch(workdir, REPO, "main")
+            git("reset", "--hard", "-q", "FETCH_HEAD", cwd=workdir)
+        raise StepFailed(f"the token registry kept moving; gave up after {MAX_PUSH_ATTEMPTS} "
+                         "push attempts")
+
+    def _read(self, path: Path) -> list[Entry]:
+        if not path.exists():
+            return []
+        return registry_file.parse(path.read_text(), where=f"{REPO}/{path.name}")
+
+    def entries(self, feedstock: str) -> list[Entry]:
+        """The feedstock's entries as of the last push (fetching first when nothing was
+        written yet in this run)."""
+        with self._lock:
+            workdir = self._clone()
+            return self._read(workdir / token_path(feedstock))
+
+    def refresh(self) -> None:
+        with self._lock:
+            if self._workdir is not None:
+                self.forge.fetch(self._workdir, REPO, "main")
+                git("reset", "--hard", "-q", "FETCH_HEAD", cwd=self._workdir)
+
+    def close(self) -> None:
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir.parent, ignore_errors=True)
+            self._workdir = None
