@@ -1,0 +1,35 @@
+"""Search everything a run could have written for plain tokens."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterable
+from pathlib import Path
+
+
+def git_objects(repo: Path) -> bytes:
+    """Every object of a repository, decompressed (loose and packed alike)."""
+    return subprocess.run(
+        ["git", "cat-file", "--batch-all-objects", "--batch", "--unordered"], cwd=repo,
+        capture_output=True, check=True,
+    ).stdout
+
+
+def scan(tokens: Iterable[str], *, trees: Iterable[Path], texts: Iterable[str] = ()) -> list[str]:
+    """Return where any token was found: file paths, git objects or captured texts."""
+    needles = [t.encode() for t in tokens if t]
+    hits: list[str] = []
+    for tree in trees:
+        for path in tree.rglob("*"):
+            if path.is_file():
+                data = path.read_bytes()
+                hits += [f"file {path}" for n in needles if n in data]
+            if path.is_dir() and (path / "objects").is_dir() and (path / "HEAD").is_file():
+                data = git_objects(path)
+                hits += [f"git objects of {path}" for n in needles if n in data]
+            if path.is_dir() and path.name == ".git":
+                data = git_objects(path.parent)
+                hits += [f"git objects of {path.parent}" for n in needles if n in data]
+    for index, text in enumerate(texts):
+        hits += [f"captured text #{index}" for n in needles if n.decode() in text]
+    return hits
