@@ -27,9 +27,6 @@ def scan(tokens: Iterable[str], *, trees: Iterable[Path], texts: Iterable[str] =
             if path.is_dir() and (path / "objects").is_dir() and (path / "HEAD").is_file():
                 data = git_objects(path)
                 hits += [f"git objects of {path}" for n in needles if n in data]
-            if path.is_dir() and path.name == ".git":
-                data = git_objects(path.parent)
-                hits += [f"git objects of {path.parent}" for n in needles if n in data]
     for index, text in enumerate(texts):
         hits += [f"captured text #{index}" for n in needles if n.decode() in text]
     return hits

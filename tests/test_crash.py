@@ -87,7 +87,7 @@ def test_the_leak_scan_finds_what_it_looks_for(tmp_path: Path) -> None:
     git("add", "f", cwd=repo)
     git("commit", "-qm", "plant", cwd=repo)
     (repo / "f").unlink()  # gone from the work tree, still in a commit
-    assert scan([token], trees=[tmp_path]) == [f"git objects of {repo}"]
+    assert scan([token], trees=[tmp_path]) == [f"git objects of {repo / '.git'}"]
     (tmp_path / "log.txt").write_text(token)
     assert f"file {tmp_path / 'log.txt'}" in scan([token], trees=[tmp_path])
     assert scan([token], trees=[], texts=["...", token]) == ["captured text #1"]
