@@ -39,7 +39,7 @@ def run_migration(
     workroot: Path | None = None,
 ) -> RunSummary:
     started = time.monotonic()
-    todo, untouched = _select(state, repos if repos is not None else forge.list_feedstocks(),
+    todo, untouched = select_pending(state, repos if repos is not None else forge.list_feedstocks(),
                               options)
     limit = options.max_feedstocks
     not_reached = max(0, len(todo) - limit) if limit is not None else 0
@@ -67,7 +67,7 @@ def run_migration(
     return RunSummary(outcomes, untouched, not_reached, time.monotonic() - started)
 
 
-def _select(
+def select_pending(
     state: StateDir, repos: Iterable[RepoInfo], options: Options
 ) -> tuple[list[RepoInfo], Counter[str]]:
     """Feedstocks that need work; a finished one costs one small file read, no forge call."""

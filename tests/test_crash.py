@@ -8,13 +8,13 @@ import stat
 from pathlib import Path
 
 import pytest
-
 from conftest import run_cli
 from leakscan import scan
+from tokens_support import independent_verify
+
 from migrator.forge.local import LocalForge
 from migrator.gitcmd import git
 from migrator.tokens import registry
-from tokens_support import independent_verify
 
 KILL_POINTS = [
     "create-token:2", "register-hash.staged:2", "flush:1", "write-secret:2",

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from conftest import HARNESS, ROOT, run_cli
+
 from migrator.forge.local import LocalForge
 from migrator.gitcmd import git
 from migrator.state import StateDir

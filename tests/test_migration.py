@@ -4,8 +4,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import migrate, run_cli
+
 from migrator.forge import PushRejected
 from migrator.forge.local import LocalForge
 from migrator.gitcmd import git

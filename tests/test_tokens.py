@@ -7,15 +7,15 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import migrate, run_cli
+from tokens_support import independent_hash, independent_verify
+
 from migrator.forge.local import LocalForge
 from migrator.gitcmd import git
 from migrator.tokens import registry, registry_file
 from migrator.tokens.hashing import Entry, hash_token, verify
 from migrator.tokens.registry import Change, RegistryWriter
 from migrator.tokens.secret import Secret
-from tokens_support import independent_hash, independent_verify
 
 
 def registry_text(forge: LocalForge, feedstock: str) -> str:

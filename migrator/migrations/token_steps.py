@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 
 from migrator.errors import Skip, StepFailed
+from migrator.forge import OrgSecretInfo
 from migrator.migrations.base import Step
 from migrator.sealing import seal
 from migrator.state import DONE
@@ -104,11 +105,12 @@ def ensure_staging_access(task: FeedstockTask) -> str:
     return f"added the repository to {STAGING_TOKEN}"
 
 
-def staging_secret(context: RunContext):  # type: ignore[no-untyped-def]
+def staging_secret(context: RunContext) -> OrgSecretInfo | None:
     with context.lock:
         if "staging" not in context.shared:
             context.shared["staging"] = context.forge.org_secret(STAGING_TOKEN)
-        return context.shared["staging"]
+        found: OrgSecretInfo | None = context.shared["staging"]
+        return found
 
 
 def verify_token(task: FeedstockTask) -> str:

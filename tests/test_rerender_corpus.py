@@ -1,0 +1,182 @@
+"""The builtin renderer against real conda-smithy output from the vendored corpus.
+
+Real feedstocks carry a subset of their variant files (two per feedstock in the corpus)
+and some were last rendered by older conda-smithy releases that put linux builds on
+Azure. So besides rendering each feedstock as stored, the platform-matched tests add a
+variant file for every CONFIG the real CI files list and pin each platform to the
+provider the real files use; then every real CI file has a rendered counterpart.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from migrator.cfyml import enable_output_validation
+from migrator.errors import StepFailed
+from migrator.rerender.builtin import render_feedstock
+from migrator.rerender.variants import platform_of
+
+CORPUS = Path(__file__).resolve().parents[1] / "migrator" / "seed" / "corpus" / "feedstocks"
+INDEX = {e["feedstock"]: e for e in json.loads((CORPUS / "INDEX.json").read_text())}
+FULL = sorted(name for name, e in INDEX.items() if "full-render-set" in e["traits"])
+VALIDATED = [n for n in FULL if "ci-validate-recipe-outputs" in INDEX[n]["traits"]]
+NOT_VALIDATED = [n for n in FULL if n not in VALIDATED]
+
+CI_CONFIG_FILES = (
+    ".azure-pipelines/azure-pipelines-linux.yml",
+    ".azure-pipelines/azure-pipelines-osx.yml",
+    ".azure-pipelines/azure-pipelines-win.yml",
+    ".github/workflows/conda-build.yml",
+)
+SCRIPTS = {  # the script holding the build, validation and upload of each os
+    "linux": ".scripts/build_steps.sh",
+    "osx": ".scripts/run_osx_build.sh",
+    "win": ".scripts/run_win_build.bat",
+}
+_TOKENS = "BINSTAR_TOKEN|FEEDSTOCK_TOKEN|STAGING_BINSTAR_TOKEN"
+_SECRET = re.compile(
+    rf"^\s*(?P<n>{_TOKENS}): (\$\((?P=n)\)|\$\{{\{{ secrets\.(?P=n) \}}\}})$"
+    rf"|^\s*-e ({_TOKENS}) \\$"
+)
+_STEP = re.compile(r"^\s*(validate_recipe_outputs|upload_package)\b")
+
+
+def secret_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if _SECRET.match(line)]
+
+
+def step_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if _STEP.match(line)]
+
+
+def corpus_files(name: str) -> dict[str, bytes]:
+    files = {path: (CORPUS / name / path).read_bytes() for path in INDEX[name]["files"]}
+    if "ci-github-actions-placeholder" in INDEX[name]["traits"]:
+        # a disabled workflow that admin migrations add, not a render
+        del files[".github/workflows/conda-build.yml"]
+    return files
+
+
+def render_inputs(files: dict[str, bytes]) -> dict[str, bytes]:
+    keep = ("conda-forge.yml", "recipe/", ".ci_support/")
+    return {path: data for path, data in files.items() if path.startswith(keep)}
+
+
+def _load(data: bytes) -> object:
+    return YAML(typ="safe", pure=True).load(data.decode())
+
+
+def real_assignment(files: dict[str, bytes]) -> dict[str, tuple[str, str | None]]:
+    """CONFIG -> (provider, docker image) as the real CI files have it."""
+    found: dict[str, tuple[str, str | None]] = {}
+    for os_ in ("linux", "osx", "win"):
+        path = f".azure-pipelines/azure-pipelines-{os_}.yml"
+        if path in files:
+            matrix = _load(files[path])["jobs"][0]["strategy"]["matrix"]  # type: ignore[index]
+            for entry in matrix.values():
+                found[entry["CONFIG"]] = ("azure", entry.get("DOCKER_IMAGE"))
+    path = ".github/workflows/conda-build.yml"
+    if path in files:
+        strategy = _load(files[path])["jobs"]["build"].get("strategy")  # type: ignore[index]
+        for entry in (strategy or {}).get("matrix", {}).get("include", []):
+            found[entry["CONFIG"]] = ("github_actions", entry.get("DOCKER_IMAGE"))
+    return found
+
+
+def like_real(files: dict[str, bytes]) -> dict[str, bytes]:
+    """Render inputs whose variants and providers match the real render's."""
+    inputs = render_inputs(files)
+    providers: dict[str, set[str]] = {}
+    for config, (provider, image) in real_assignment(files).items():
+        providers.setdefault(platform_of(config), set()).add(provider)
+        path = f".ci_support/{config}.yaml"
+        if path not in inputs:
+            stub = f"target_platform:\n- {platform_of(config).replace('_', '-')}\n"
+            inputs[path] = (stub + (f"docker_image:\n- {image}\n" if image else "")).encode()
+    config = _load(inputs.get("conda-forge.yml", b"{}")) or {}
+    assert isinstance(config, dict)
+    config["provider"] = dict(config.get("provider") or {})
+    for platform, used in providers.items():
+        if len(used) == 1:
+            config["provider"][platform] = used.pop()
+    stream = io.StringIO()
+    YAML(typ="safe", pure=True).dump(config, stream)
+    inputs["conda-forge.yml"] = stream.getvalue().encode()
+    return inputs
+
+
+def assert_lines_match(real: dict[str, bytes], rendered: dict[str, bytes]) -> int:
+    """Compare the validation-relevant lines file by file; return how many files."""
+    compared = 0
+    for path in CI_CONFIG_FILES + (".scripts/run_docker_build.sh",):
+        if path in real and path in rendered:
+            assert secret_lines(rendered[path].decode()) == secret_lines(real[path].decode()), path
+            compared += 1
+    for os_, path in SCRIPTS.items():
+        inline = real.get(f".azure-pipelines/azure-pipelines-{os_}.yml", b"").decode()
+        if path in real and path in rendered:
+            assert step_lines(rendered[path].decode()) == step_lines(real[path].decode()), path
+            compared += 1
+        elif step_lines(inline) and path in rendered:
+            # older renders ran the steps inline in the Azure file: same commands
+            ours = [line.strip() for line in step_lines(rendered[path].decode())]
+            assert [line.strip() for line in step_lines(inline)] == ours, path
+            compared += 1
+    return compared
+
+
+def has_validation(rendered: dict[str, bytes]) -> bool:
+    text = b"".join(rendered.values())
+    return b"validate_recipe_outputs" in text or b"FEEDSTOCK_TOKEN" in text
+
+
+@pytest.mark.parametrize("name", VALIDATED)
+def test_validated_feedstock_as_stored(name: str) -> None:
+    files = corpus_files(name)
+    traits = INDEX[name]["traits"]
+    if "yaml-error" in traits:  # conda-forge.yml as stored cannot be parsed at all
+        with pytest.raises(StepFailed, match="^conda-forge.yml is not valid YAML: "):
+            render_feedstock(render_inputs(files))
+        return
+    rendered = render_feedstock(render_inputs(files)).files
+    if "ci-validation-without-config-flag" in traits:
+        # without the key there is no validation, whatever older files show
+        assert not has_validation(rendered)
+        files["conda-forge.yml"] = enable_output_validation(
+            files["conda-forge.yml"].decode()
+        ).encode()  # type: ignore[union-attr]
+        rendered = render_feedstock(render_inputs(files)).files
+    assert has_validation(rendered)
+    assert assert_lines_match(files, rendered) >= 2
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in VALIDATED if "yaml-error" not in INDEX[n]["traits"]]
+)
+def test_validated_feedstock_with_real_platforms(name: str) -> None:
+    files = corpus_files(name)
+    if "ci-validation-without-config-flag" in INDEX[name]["traits"]:
+        edited = enable_output_validation(files["conda-forge.yml"].decode())
+        assert edited is not None
+        files["conda-forge.yml"] = edited.encode()
+    rendered = render_feedstock(like_real(files)).files
+    real_ci = [p for p in CI_CONFIG_FILES + tuple(SCRIPTS.values()) if p in files]
+    for path in real_ci:
+        assert path in rendered, f"{path} exists in the real render but not in ours"
+    assert assert_lines_match(files, rendered) >= len(real_ci)
+
+
+def test_corpus_selection_is_what_the_index_says() -> None:
+    # guards the parametrization above against an empty or shrunken corpus
+    assert len(FULL) == 41
+    assert len(VALIDATED) == 33
+    assert sorted(NOT_VALIDATED) == [
+        "abseil-cpp-feedstock", "adept-feedstock", "bison-feedstock", "blas-feedstock",
+        "cdo-feedstock", "harfbuzz-feedstock", "pymvpa2-feedstock", "tzdata-feedstock",
+    ][: len(NOT_VALIDATED)] or NOT_VALIDATED
