@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import tempfile
 import zlib
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,9 @@ from typing import Any
 from migrator import migrations, report
 from migrator.cli_forge import add_forge_option, open_forge
 from migrator.errors import UserError
-from migrator.forge import RepoInfo
+from migrator.forge import Forge, RepoInfo
+from migrator.forge.dryrun import DryRunForge
+from migrator.migrations.base import Migration
 from migrator.progress import ProgressReporter
 from migrator.runner import run_migration
 from migrator.state import StateDir
@@ -44,6 +47,9 @@ def add_run_commands(commands: Any) -> None:
                      help="stop starting feedstocks after this long, e.g. 45m or 2h")
     run.add_argument("--max-feedstocks", type=int, default=None,
                      help="work on at most this many feedstocks in this run")
+    run.add_argument("--dry-run", action="store_true",
+                     help="read from the forge but only print the changes a run would make "
+                          "(the state directory is not touched)")
     run.add_argument("--only", nargs="+", metavar="FEEDSTOCK",
                      help="only these feedstocks (names with or without -feedstock)")
     run.set_defaults(handler=_run)
@@ -109,6 +115,8 @@ def _run(args: argparse.Namespace) -> int:
         renderer=args.renderer, time_budget=args.time_budget,
         max_feedstocks=args.max_feedstocks,
     )
+    if args.dry_run:
+        return _dry_run(forge, migration, options, args)
     state = StateDir(args.state, migration.name)
     with state.exclusive():
         repos = select(forge.list_feedstocks(), args)
@@ -124,6 +132,23 @@ def _run(args: argparse.Namespace) -> int:
           f"untouched from earlier runs: {earlier}; left for later: {summary.not_reached}")
     print(report.format_text(report.collect(state, repos)))
     return 1 if summary.outcomes.get("failed") else 0
+
+
+def _dry_run(forge: Forge, migration: Migration, options: Options,
+             args: argparse.Namespace) -> int:
+    dry = DryRunForge(forge)
+    with tempfile.TemporaryDirectory(prefix="migrator-dry-run-") as scratch:
+        state = StateDir(Path(scratch), migration.name)
+        real = StateDir(args.state, migration.name)
+        repos = [r for r in select(forge.list_feedstocks(), args)
+                 if real.peek_status(r) not in ("done", "skipped")]
+        summary = run_migration(dry, migration, state, options, repos=repos)
+    for action in dry.actions:
+        print(f"would {action.kind:<16} {action.repo}: {action.detail}")
+    counts = ", ".join(f"{v} {k}" for k, v in sorted(summary.outcomes.items())) or "nothing"
+    print(f"dry run of {migration.name}: {len(dry.actions)} changes for {len(repos)} "
+          f"feedstocks ({counts}); nothing was changed")
+    return 0
 
 
 def _status(args: argparse.Namespace) -> int:

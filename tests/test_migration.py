@@ -238,3 +238,17 @@ def test_forge_init_makes_real_git_and_reports_time(tmp_path: Path) -> None:
     for name in names[:5] + names[-5:]:
         subprocess.run(["git", "fsck", "--strict", "--no-progress"], cwd=forge.git_dir(name),
                        check=True, capture_output=True)
+
+
+def test_dry_run_changes_nothing_and_says_what_it_would_do(make_forge, tmp_path: Path) -> None:
+    forge = make_forge(count=4, corpus_share=0)
+    before = {r.name: git("rev-parse", "main", cwd=forge.git_dir(r.name))
+              for r in forge.list_feedstocks()}
+    result = run_cli("run", "output-validation", "--dry-run", "--renderer", "none",
+                     "--forge", str(forge.root), "--state", str(tmp_path / "state"), check=True)
+    assert "would push" in result.stdout and "would secret" in result.stdout
+    assert "nothing was changed" in result.stdout
+    assert before == {r.name: git("rev-parse", "main", cwd=forge.git_dir(r.name))
+                      for r in forge.list_feedstocks()}
+    assert not (tmp_path / "state").exists()
+    assert all(forge.repo_secrets(r) == {} for r in forge.list_feedstocks())
