@@ -51,12 +51,13 @@ class FeedstockRecord:
         item = self.steps.get(step)
         return None if item is None else str(item["status"])
 
-    def record(self, step: str, status: str, detail: str = "", **data: Any) -> None:
+    def record(self, step: str, status: str, detail: str = "", *,
+               seconds: float | None = None) -> None:
         item: dict[str, Any] = {"status": status, "at": now_iso()}
         if detail:
             item["detail"] = detail
-        if data:
-            item["data"] = data
+        if seconds is not None:
+            item["seconds"] = seconds
         previous = self.steps.get(step)
         counts = status not in (STARTED, "staged") and (previous or {}).get("status") != "staged"
         item["attempts"] = (previous or {}).get("attempts", 0) + counts

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import NamedTuple
 
 from migrator import failpoints
@@ -63,6 +64,7 @@ def advance(task: FeedstockTask, steps: list[PlannedStep]) -> str:
             continue
         task.branch = branch
         record.record(key, STARTED)
+        started = time.perf_counter()
         try:
             detail = step.run(task) or ""
         except Skip as exc:
@@ -76,12 +78,13 @@ def advance(task: FeedstockTask, steps: list[PlannedStep]) -> str:
             log.exception("%s: step %s crashed", task.repo.name, key)
             record.record(key, FAILED, f"unexpected error: {type(exc).__name__}: {exc}")
             return FAILED
+        seconds = round(time.perf_counter() - started, 3)
         if step.batched:
-            record.record(key, STAGED, detail)
+            record.record(key, STAGED, detail, seconds=seconds)
             task.memory["staged"] = key
             failpoints.reached(f"{key}.staged")
             return STAGED
-        record.record(key, DONE, detail)
+        record.record(key, DONE, detail, seconds=seconds)
         failpoints.reached(key)
         if step.per_branch and not _more_for_branch(steps, index, branch):
             task.drop_workdir(branch or "")

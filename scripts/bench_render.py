@@ -89,7 +89,33 @@ def time_on_disk(feedstocks: list[dict[str, bytes]]) -> list[float]:
 # while this is not wired. The report divides the render time by it.
 # ---------------------------------------------------------------------------------------
 def migration_seconds(*, count: int) -> float | None:
-    return None
+    """Run the whole output-validation migration of `count` feedstocks on a local forge
+    and print the rerender step's share of the time spent in steps."""
+    import tempfile
+
+    from migrator import migrations
+    from migrator.forge.seed import create_forge
+    from migrator.runner import run_migration
+    from migrator.state import StateDir
+    from migrator.task import Options
+
+    with tempfile.TemporaryDirectory(prefix="bench-render-") as tmp:
+        forge = create_forge(Path(tmp) / "forge", count=count, corpus_share=0)
+        migration = migrations.get("output-validation")
+        state = StateDir(Path(tmp) / "state", migration.name)
+        summary = run_migration(forge, migration, state, Options(renderer="builtin"))
+        per_step: dict[str, float] = {}
+        for record in state.records():
+            for key, step in record.get("steps", {}).items():
+                name = key.split("@")[0]
+                per_step[name] = per_step.get(name, 0.0) + step.get("seconds", 0.0)
+    total = sum(per_step.values())
+    shares = ", ".join(f"{k} {100 * v / total:.0f}%" for k, v in per_step.items())
+    print(f"migration of {count} feedstocks: {summary.seconds:.1f} s wall; time in steps: "
+          f"{shares}")
+    print(f"rerender step (render + commit + push) share of step time: "
+          f"{100 * per_step.get('rerender', 0.0) / total:.1f} %")
+    return summary.seconds
 
 
 def percentile(values: list[float], fraction: float) -> float:

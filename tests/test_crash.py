@@ -45,7 +45,7 @@ def test_killed_run_resumes_to_a_correct_and_leak_free_forge(tmp_path: Path, kil
     run_cli("forge", "init", str(work / "forge"), "--count", "6", "--corpus-share", "0",
             check=True)
     args = ("run", "output-validation", "--forge", str(work / "forge"), "--state",
-            str(work / "state"), "--jobs", "1", "--batch-size", "2", "--renderer", "none")
+            str(work / "state"), "--jobs", "1", "--batch-size", "2", "--renderer", "builtin")
     killed = run_cli(*args, env={**env, "MIGRATOR_KILL_AT": kill_at}, token_log=token_log)
     assert killed.returncode == -9, killed.stderr
     resumed = run_cli(*args, env=env, token_log=token_log)

@@ -252,3 +252,26 @@ def test_dry_run_changes_nothing_and_says_what_it_would_do(make_forge, tmp_path:
                       for r in forge.list_feedstocks()}
     assert not (tmp_path / "state").exists()
     assert all(forge.repo_secrets(r) == {} for r in forge.list_feedstocks())
+
+
+def test_builtin_rerender_is_its_own_commit_and_carries_validation(make_forge,
+                                                                   tmp_path: Path) -> None:
+    forge = make_forge(count=3, corpus_share=0)
+    migrate(forge, tmp_path / "state", renderer="builtin")
+    subjects = git("log", "--format=%s", cwd=forge.git_dir("pkg00001-feedstock")).splitlines()
+    assert subjects[0].startswith("[ci skip] [skip ci] [cf admin skip] ***NO_CI*** MNT: "
+                                  "Re-rendered with builtin ")
+    assert CONFIG_SUBJECT in subjects[1]
+    config_files = git("show", "--format=", "--name-only", "HEAD~1",
+                       cwd=forge.git_dir("pkg00001-feedstock")).split()
+    assert config_files == ["conda-forge.yml"]
+    steps = forge.read_file("pkg00001-feedstock", ".scripts/build_steps.sh") or b""
+    assert b'validate_recipe_outputs "${FEEDSTOCK_NAME}"' in steps
+    assert b'upload_package --validate --feedstock-name="${FEEDSTOCK_NAME}"' in steps
+    # rendering again finds nothing to change: no commit
+    record = statuses(tmp_path / "state")["pkg00001-feedstock"]
+    assert record["steps"]["rerender@main"]["status"] == "done"
+    again = migrate(forge, tmp_path / "state-again", renderer="builtin")
+    assert again.outcomes["done"] == 3
+    assert git("log", "--format=%s", cwd=forge.git_dir("pkg00001-feedstock")).splitlines() \
+        == subjects
