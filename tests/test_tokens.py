@@ -208,3 +208,38 @@ def test_tokens_verify_reads_env_or_stdin_never_argv(make_forge, tmp_path: Path)
     rows = json.loads(status.stdout)
     assert {r["feedstock"] for r in rows} == {r.name for r in forge.list_feedstocks()}
     assert all(r["live"] == 1 for r in rows)
+
+
+def test_staging_token_is_one_org_secret_for_selected_feedstocks(make_forge,
+                                                                 tmp_path: Path) -> None:
+    forge = make_forge(count=8, corpus_share=0)
+    writes: list[str] = []
+
+    class Counting(LocalForge):
+        def put_org_secret(self, name, *args, **kwargs):  # type: ignore[no-untyped-def]
+            writes.append(f"put {name}")
+            super().put_org_secret(name, *args, **kwargs)
+
+        def set_org_secret_repos(self, name, ids):  # type: ignore[no-untyped-def]
+            writes.append(f"set {name} {len(ids)}")
+            super().set_org_secret_repos(name, ids)
+
+        def add_org_secret_repo(self, name, repo):  # type: ignore[no-untyped-def]
+            writes.append(f"add {name}")
+            super().add_org_secret_repo(name, repo)
+
+    counting = Counting(forge.root)
+    repos = counting.list_feedstocks()
+    migrate(counting, tmp_path / "state")
+    assert writes == ["put STAGING_BINSTAR_TOKEN"]  # one write for every feedstock
+    info = forge.org_secret("STAGING_BINSTAR_TOKEN")
+    assert info is not None and info.visibility == "selected"
+    assert info.selected_repository_ids == {r.id for r in repos if not r.archived}
+    archived = next(r for r in repos if r.archived)
+    assert "STAGING_BINSTAR_TOKEN" not in forge.ci_secrets(archived)
+    # a feedstock unarchived later joins the selection in one bulk write
+    forge.set_archived(archived.name, False)
+    writes.clear()
+    migrate(Counting(forge.root), tmp_path / "state2")
+    assert writes == ["set STAGING_BINSTAR_TOKEN 8"]
+    assert "STAGING_BINSTAR_TOKEN" in LocalForge(forge.root).ci_secrets(archived)

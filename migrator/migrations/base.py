@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
+    from migrator.forge import RepoInfo
     from migrator.task import FeedstockTask, RunContext
 
 
@@ -31,5 +32,5 @@ class Migration(NamedTuple):
     name: str
     summary: str
     steps: tuple[Step, ...]
-    setup: Callable[[RunContext], None] | None = None
+    setup: Callable[[RunContext, list[RepoInfo]], None] | None = None
     flush: Callable[[RunContext], None] | None = None

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from migrator import cfyml, templating
 from migrator.errors import StepFailed, UserError
+from migrator.forge import Forge, RepoInfo
 from migrator.migrations import token_steps
 from migrator.migrations.base import Migration, Step
 from migrator.sealing import seal
@@ -69,26 +70,34 @@ def rerender(task: FeedstockTask) -> str:
     return f"pushed {sha[:12]} ({renderer.name} {version})"
 
 
-def setup(context: RunContext) -> None:
-    """The staging token is one organisation secret shared by every feedstock: one write
-    for the whole organisation, made once, not one per repository."""
+def setup(context: RunContext, repos: list[RepoInfo]) -> None:
+    """The staging token is one organisation secret shared by every feedstock, limited to
+    the selected feedstock repositories: one write covers every repository of the run,
+    instead of one write per repository."""
     forge = context.forge
-    if forge.org_secret(token_steps.STAGING_TOKEN) is not None:
-        return
+    name = token_steps.STAGING_TOKEN
+    wanted = {r.id for r in repos if not r.archived}
+    info = forge.org_secret(name)
+    if info is None:
+        staging = _staging_value(forge)
+        context.remember_secret(staging)
+        key = forge.org_public_key()
+        forge.put_org_secret(name, seal(key, staging), key.key_id, visibility="selected",
+                             selected_repository_ids=sorted(wanted))
+    elif info.visibility == "selected" and not wanted <= info.selected_repository_ids:
+        forge.set_org_secret_repos(name, sorted(info.selected_repository_ids | wanted))
+
+
+def _staging_value(forge: Forge) -> Secret:
     value = os.environ.get(token_steps.STAGING_TOKEN)
-    if not value:
-        if not getattr(forge, "creates_demo_staging_token", False):
-            raise UserError(
-                f"organisation secret {token_steps.STAGING_TOKEN} is missing; set it once "
-                f"with the {token_steps.STAGING_TOKEN} environment variable"
-            )
-        staging = Secret.new_token()
-    else:
-        staging = Secret(value)
-    context.remember_secret(staging)
-    key = forge.org_public_key()
-    forge.put_org_secret(token_steps.STAGING_TOKEN, seal(key, staging), key.key_id,
-                         visibility="all")
+    if value:
+        return Secret(value)
+    if getattr(forge, "creates_demo_staging_token", False):
+        return Secret.new_token()
+    raise UserError(
+        f"organisation secret {token_steps.STAGING_TOKEN} is missing; set it once "
+        f"with the {token_steps.STAGING_TOKEN} environment variable"
+    )
 
 
 MIGRATION = Migration(
