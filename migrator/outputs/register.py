@@ -1,0 +1,122 @@
+"""Register the package names of new feedstocks in the outputs registry.
+
+Many feedstocks go into one commit and one push. The push is never forced: when it
+loses a race, the work is rebased by redoing it on the new head (which re-checks that
+each name is still free) and pushed again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import NamedTuple
+
+from migrator import templating
+from migrator.errors import StepFailed
+from migrator.forge import Forge, PushRejected
+from migrator.gitcmd import git
+from migrator.outputs import registry
+from migrator.outputs.recipe import RECIPE_FILES, RecipeError, RecipeOutputs, recipe_outputs
+
+log = logging.getLogger(__name__)
+
+
+class Registration(NamedTuple):
+    feedstock: str  # without -feedstock
+    added: tuple[str, ...] = ()  # newly registered to this feedstock
+    already: tuple[str, ...] = ()  # were registered to it before
+    taken: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (name, its owners): left alone
+    unresolved: tuple[str, ...] = ()  # names the recipe computes from unknown values
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and not self.taken
+
+
+def read_recipe_files(forge: Forge, feedstock: str) -> dict[str, bytes]:
+    repo = f"{registry.bare(feedstock)}-feedstock"
+    files = {}
+    for path in RECIPE_FILES:
+        data = forge.read_file(repo, path)
+        if data is not None:
+            files[path] = data
+    return files
+
+
+def register_outputs(
+    forge: Forge, feedstocks: Iterable[str] | Mapping[str, Iterable[str]], *,
+    workdir: Path, attempts: int = 5,
+) -> dict[str, Registration]:
+    """Register every free output name of `feedstocks` (names read from each recipe, or
+    given in a mapping feedstock -> names). One commit and push for the whole batch."""
+    wanted: dict[str, RecipeOutputs] = {}
+    failed: dict[str, Registration] = {}
+    if isinstance(feedstocks, Mapping):
+        for feedstock, names in feedstocks.items():
+            given = tuple(sorted({n.lower() for n in names}))
+            wanted[registry.bare(feedstock)] = RecipeOutputs(given, ())
+    else:
+        for feedstock in feedstocks:
+            name = registry.bare(feedstock)
+            try:
+                wanted[name] = recipe_outputs(read_recipe_files(forge, name))
+            except (RecipeError, StepFailed) as exc:
+                failed[name] = Registration(name, error=str(exc))
+    checkout = Path(workdir) / registry.REPO
+    for attempt in range(1, attempts + 1):
+        branch = _checkout(forge, checkout)
+        results = {name: _apply(checkout, name, outputs) for name, outputs in wanted.items()}
+        if not any(r.added for r in results.values()):
+            return {**results, **failed}
+        message = templating.render("outputs/register-commit.txt.j2",
+                                    registrations=[r for r in results.values() if r.added])
+        git("add", "--all", "outputs", cwd=checkout)
+        git("commit", "--quiet", "--no-verify", "-m", message, cwd=checkout)
+        try:
+            forge.push(checkout, registry.REPO, branch)
+        except PushRejected as exc:
+            if not exc.race:
+                raise StepFailed(f"{registry.REPO}: {exc}") from None
+            log.info("%s moved during registration (attempt %d); redoing on the new head",
+                     registry.REPO, attempt)
+            continue
+        return {**results, **failed}
+    raise StepFailed(f"{registry.REPO} kept moving: gave up after {attempts} attempts")
+
+
+def _checkout(forge: Forge, checkout: Path) -> str:
+    if (checkout / ".git").is_dir():
+        branch = git("rev-parse", "--abbrev-ref", "HEAD", cwd=checkout).strip()
+        forge.fetch(checkout, registry.REPO, branch, depth=1)
+        git("reset", "--quiet", "--hard", "FETCH_HEAD", cwd=checkout)
+        git("clean", "-qfdx", cwd=checkout)
+        return branch
+    try:
+        forge.clone(registry.REPO, None, checkout, depth=1)
+    except StepFailed as exc:
+        if "is empty" not in str(exc):
+            raise
+        checkout.mkdir(parents=True, exist_ok=True)
+        git("init", "--quiet", "--initial-branch=main", cwd=checkout)
+        return "main"
+    return git("rev-parse", "--abbrev-ref", "HEAD", cwd=checkout).strip()
+
+
+def _apply(checkout: Path, feedstock: str, outputs: RecipeOutputs) -> Registration:
+    added, already, taken = [], [], []
+    for name in outputs.names:
+        path = checkout / registry.shard_path(name)
+        if path.is_file():
+            owners = registry.parse_entry(path.read_bytes(), where=registry.shard_path(name))
+            if feedstock in owners:
+                already.append(name)
+            else:
+                taken.append((name, tuple(owners)))
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(registry.dump_entry([feedstock]))
+        added.append(name)
+    return Registration(feedstock, tuple(added), tuple(already), tuple(taken),
+                        outputs.unresolved)

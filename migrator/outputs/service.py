@@ -1,0 +1,165 @@
+"""The validation service: accept a copy request, check its token, copy each output,
+tell the maintainers about failures. The Python API behind the CLI and the HTTP app.
+
+    service = Service(forge=forge, channels=channels, state_dir=path)
+    report = service.copy(body, token)          # synchronous
+    receipt = service.receive(body, token)      # checks and journals, for a job queue
+    report = service.run(receipt.request_id)    # later, on a worker
+    service.recover()                           # at start: finish what a crash left
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from migrator.forge import Forge
+from migrator.outputs import journal as J
+from migrator.outputs import notify, pipeline
+from migrator.outputs.auth import TokenChecker, TokenRegistryError
+from migrator.outputs.pipeline import Channels
+from migrator.outputs.report import Report, from_record
+from migrator.outputs.request import BadRequest, CopyRequest, parse_request
+from migrator.outputs.results import Kind, OutputResult, result
+from migrator.tokens.secret import Secret
+
+log = logging.getLogger(__name__)
+
+
+class Receipt(NamedTuple):
+    request_id: str | None
+    report: Report | None  # set when the request was refused or already finished
+
+
+@dataclass
+class Service:
+    forge: Forge
+    channels: Channels
+    state_dir: Path
+    lock_timeout: float = 120.0
+    tokens: TokenChecker = field(init=False)
+    journal: J.Journal = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.state_dir = Path(self.state_dir)
+        self.tokens = TokenChecker(self.forge)
+        self.journal = J.Journal(self.state_dir / "requests")
+
+    def copy(self, body: Any, token: Secret | None) -> Report:
+        receipt = self.receive(body, token)
+        if receipt.report is not None or receipt.request_id is None:
+            assert receipt.report is not None
+            return receipt.report
+        return self.run(receipt.request_id)
+
+    def receive(self, body: Any, token: Secret | None) -> Receipt:
+        """Parse and authenticate. A refused request is answered at once; an accepted
+        one is journalled and its id returned for `run`."""
+        try:
+            request = parse_request(body)
+        except BadRequest as exc:
+            return Receipt(None, Report(None, None, {}, result(Kind.BAD_REQUEST, str(exc))))
+        record = self.journal.create(request)
+        refusal = self._authenticate(request, token)
+        if refusal is not None:
+            log.warning("refused request %s for %s-feedstock: %s", record["id"],
+                        request.feedstock, refusal.kind.value)
+            record["error"] = refusal.to_json()
+            for out in record["outputs"].values():
+                out["result"] = refusal.to_json()
+            self.journal.finish(record)
+            return Receipt(record["id"], from_record(record))
+        record["state"] = J.AUTHENTICATED
+        self.journal.save(record)
+        return Receipt(record["id"], None)
+
+    def _authenticate(self, request: CopyRequest, token: Secret | None) -> OutputResult | None:
+        if token is None:
+            return result(Kind.AUTH_FAILED, "the request carries no FEEDSTOCK_TOKEN header")
+        try:
+            ok = self.tokens.check(request.feedstock, token, provider=request.provider)
+        except TokenRegistryError as exc:
+            return result(Kind.UNAVAILABLE, str(exc))
+        if ok:
+            return None
+        return result(Kind.AUTH_FAILED, f"the token is not a live token of "
+                                        f"{request.feedstock}-feedstock"
+                      + (f" for provider {request.provider}" if request.provider else ""))
+
+    def run(self, request_id: str, *, blocking: bool = True) -> Report:
+        with self.journal.running(request_id, blocking=blocking):
+            record = self.journal.load(request_id)
+            if record is None:
+                raise KeyError(request_id)
+            if record["state"] != J.DONE:
+                self._run(record)
+            return from_record(record)
+
+    def _run(self, record: dict[str, Any]) -> None:
+        if record["state"] == J.RECEIVED:
+            # the token was never checked and is gone now; the client must ask again
+            stopped = result(Kind.INTERRUPTED)
+            record["error"] = stopped.to_json()
+            for out in record["outputs"].values():
+                out["result"] = stopped.to_json()
+            self.journal.finish(record)
+            return
+        request = parse_request(record["request"])
+        job = pipeline.Job(self.forge, self.channels, self.journal, record, request,
+                           self.state_dir / "work", self.state_dir / "locks", self.lock_timeout)
+        (self.state_dir / "locks").mkdir(parents=True, exist_ok=True)
+        todo = []
+        for key, out in record["outputs"].items():
+            settled = out["result"] is not None and (
+                out["step"] == J.FINISHED or not OutputResult.from_json(out["result"]).ok)
+            if not settled:
+                todo.append(key)
+        if todo:
+            for key, outcome in pipeline.process(job, todo).items():
+                record["outputs"][key]["result"] = outcome.to_json()
+            self.journal.save(record)
+        self._tell(record)
+        self.journal.finish(record)
+        log.info("request %s for %s-feedstock: %s", record["id"], request.feedstock,
+                 ", ".join(f"{k}={o['result']['result']}" for k, o in record["outputs"].items()))
+
+    def _tell(self, record: dict[str, Any]) -> None:
+        results = {k: OutputResult.from_json(o["result"]) for k, o in record["outputs"].items()}
+        if record["notice"] is not None or not notify.wanted(record, results):
+            return
+        record["notice"] = "sending"  # at most once: a crash here never comments twice
+        self.journal.save(record)
+        try:
+            notify.send(self.forge, record, results)
+            record["notice"] = "sent"
+        except Exception as exc:
+            log.warning("could not comment on the commit of request %s: %s", record["id"], exc)
+            record["notice"] = "failed"
+        self.journal.save(record)
+
+    def status(self, request_id: str) -> Report | None:
+        record = self.journal.load(request_id)
+        return None if record is None else from_record(record)
+
+    def recover(self) -> list[str]:
+        """Finish every request a crash left behind (skipping those another worker is
+        running), after removing temporary files of dead processes and rendering
+        repodata a crash left unrendered."""
+        for channel in (self.channels.staging, self.channels.quarantine,
+                        self.channels.production):
+            sweep = getattr(channel, "sweep", None)
+            if sweep is not None:
+                sweep()
+            index = getattr(channel, "index", None)
+            if index is not None:
+                index.publish_all()
+        finished = []
+        for request_id in self.journal.active_ids():
+            try:
+                self.run(request_id, blocking=False)
+            except (BlockingIOError, KeyError):
+                continue
+            finished.append(request_id)
+        return finished
