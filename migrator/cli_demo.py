@@ -56,5 +56,5 @@ def _demo(args: argparse.Namespace) -> int:
         return 1 if failed else 0
     done = [r for r in repos if state.peek_status(r) == "done" and not r.archived]
     if done:
-        play_ci(forge, done[0].name, root / "ci")
+        play_ci(forge, done[0].name, root / "ci", register_missing=False)
     return 1 if failed else 0

@@ -140,9 +140,10 @@ def _safe_advance(
 
 def _flush(context: RunContext, migration: Migration, staged: list[FeedstockTask]) -> None:
     error = None
+    refused: dict[str, str] = {}
     try:
         if migration.flush is not None:
-            migration.flush(context)
+            refused = migration.flush(context)
     except StepFailed as exc:
         error = str(exc)
     except Exception as exc:
@@ -151,7 +152,7 @@ def _flush(context: RunContext, migration: Migration, staged: list[FeedstockTask
     if error is None:
         failpoints.reached("flush")
     for task in staged:
-        finish_staged(task, error=error)
+        finish_staged(task, error=error or refused.get(task.repo.name))
 
 
 def _finish(task: FeedstockTask, outcome: str) -> str:

@@ -18,7 +18,8 @@ from migrator.tokens import registry
 
 KILL_POINTS = [
     "create-token:2", "register-hash.staged:2", "flush:1", "write-secret:2",
-    "staging-access:2", "verify-token:2", "set-config:2", "rerender:2",
+    "staging-access:2", "verify-token:2", "register-outputs.staged:2", "flush:2",
+    "set-config:2", "rerender:2",
 ]
 CONFIG_SUBJECT = "***NO_CI*** enable output validation"
 

@@ -275,3 +275,26 @@ def test_builtin_rerender_is_its_own_commit_and_carries_validation(make_forge,
     assert again.outcomes["done"] == 3
     assert git("log", "--format=%s", cwd=forge.git_dir("pkg00001-feedstock")).splitlines() \
         == subjects
+
+
+def test_provisioning_claims_free_output_names_and_stops_on_taken_ones(
+    make_forge, tmp_path: Path,
+) -> None:
+    from migrator.outputs import registry as outputs_registry
+    from migrator.outputs.register import register_outputs
+
+    forge = make_forge(count=3, corpus_share=0)
+    register_outputs(forge, {"someone-else": ["pkg00001"]}, workdir=tmp_path / "claim")
+    migrate(forge, tmp_path / "state")
+    records = statuses(tmp_path / "state")
+    assert outputs_registry.registered(forge, "pkg00000") == ["pkg00000"]
+    assert outputs_registry.registered(forge, "pkg00002") == ["pkg00002"]
+    assert outputs_registry.registered(forge, "pkg00001") == ["someone-else"]
+    taken = records["pkg00001-feedstock"]
+    assert taken["status"] == "failed"
+    assert taken["reason"] == ("register-outputs: output names taken: pkg00001 belongs to "
+                               "someone-else")
+    # not switched over: its uploads would be refused
+    assert config_commits(forge, "pkg00001-feedstock") == []
+    subjects = git("log", "--format=%s", cwd=forge.git_dir("feedstock-outputs")).splitlines()
+    assert len(subjects) == 3  # created, the manual claim, one batch for the migration

@@ -106,24 +106,28 @@ def _readme(name: str) -> bytes:
 
 def broken_feedstocks() -> Iterator[FeedstockSeed]:
     """One feedstock for each kind of bad input the migration must survive."""
-    base = generated(0).files
 
-    def with_config(text: bytes | None) -> Files:
-        files = {k: v for k, v in base.items() if k != "conda-forge.yml"}
-        if text is not None:
-            files["conda-forge.yml"] = (text, False)
-        return files
+    def files(name: str, config: bytes | None = b"{}\n", *, recipe: bool = True) -> Files:
+        made = {k: v for k, v in generated(0).files.items()
+                if k != "conda-forge.yml" and not k.startswith("recipe/")}
+        if recipe:
+            made.update(_recipe(name))
+        if config is not None:
+            made["conda-forge.yml"] = (config, False)
+        return made
 
-    yield FeedstockSeed("broken-tabs", with_config(b"github:\n\tbranch_name: main\n"))
-    yield FeedstockSeed("broken-list-root", with_config(b"- provider\n- azure\n"))
-    yield FeedstockSeed("broken-scalar-root", with_config(b"just text\n"))
-    yield FeedstockSeed("broken-duplicate-keys",
-                        with_config(b"bot:\n  automerge: true\nbot:\n  automerge: false\n"))
-    yield FeedstockSeed("broken-invalid-yaml", with_config(b"github:\n  branch_name: [main\n"))
-    yield FeedstockSeed("empty-config", with_config(b""))
-    yield FeedstockSeed("broken-no-config", with_config(None))
-    yield FeedstockSeed("broken-no-recipe",
-                        {k: v for k, v in base.items() if not k.startswith("recipe/")})
+    yield FeedstockSeed("broken-tabs", files("broken-tabs", b"github:\n\tbranch_name: main\n"))
+    yield FeedstockSeed("broken-list-root", files("broken-list-root", b"- provider\n- azure\n"))
+    yield FeedstockSeed("broken-scalar-root", files("broken-scalar-root", b"just text\n"))
+    yield FeedstockSeed("broken-duplicate-keys", files(
+        "broken-duplicate-keys", b"bot:\n  automerge: true\nbot:\n  automerge: false\n"))
+    yield FeedstockSeed("broken-invalid-yaml",
+                        files("broken-invalid-yaml", b"github:\n  branch_name: [main\n"))
+    yield FeedstockSeed("empty-config", files("empty-config", b""))
+    yield FeedstockSeed("broken-no-config", files("broken-no-config", None))
+    yield FeedstockSeed("broken-no-recipe", files("broken-no-recipe", recipe=False))
     yield FeedstockSeed("broken-empty-repo", {}, empty=True)
-    yield FeedstockSeed("broken-missing-branch", dict(base), default_branch="gone")
-    yield FeedstockSeed("broken-push-rejected", dict(base), reject_pushes=True)
+    yield FeedstockSeed("broken-missing-branch", files("broken-missing-branch"),
+                        default_branch="gone")
+    yield FeedstockSeed("broken-push-rejected", files("broken-push-rejected"),
+                        reject_pushes=True)

@@ -33,4 +33,5 @@ class Migration(NamedTuple):
     summary: str
     steps: tuple[Step, ...]
     setup: Callable[[RunContext, list[RepoInfo]], None] | None = None
-    flush: Callable[[RunContext], None] | None = None
+    # commits what batched steps staged; returns a reason for each feedstock it refused
+    flush: Callable[[RunContext], dict[str, str]] | None = None

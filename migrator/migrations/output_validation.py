@@ -9,7 +9,7 @@ from pathlib import Path
 from migrator import cfyml, templating
 from migrator.errors import StepFailed, UserError
 from migrator.forge import Forge, RepoInfo
-from migrator.migrations import token_steps
+from migrator.migrations import outputs_steps, token_steps
 from migrator.migrations.base import Migration, Step
 from migrator.sealing import seal
 from migrator.task import FeedstockTask, RunContext
@@ -100,15 +100,20 @@ def _staging_value(forge: Forge) -> Secret:
     )
 
 
+def flush(context: RunContext) -> dict[str, str]:
+    return {**token_steps.flush_registry(context), **outputs_steps.flush_outputs(context)}
+
+
 MIGRATION = Migration(
     name=NAME,
     summary="provision feedstock tokens and secrets, set conda_forge_output_validation, "
             "rerender",
     steps=(
         *token_steps.PROVISION_STEPS,
+        Step("register-outputs", outputs_steps.claim_outputs, batched=True),
         Step("set-config", set_config, per_branch=True),
         Step("rerender", rerender, per_branch=True),
     ),
     setup=setup,
-    flush=token_steps.flush_registry,
+    flush=flush,
 )

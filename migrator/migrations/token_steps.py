@@ -42,9 +42,10 @@ def writer(context: RunContext) -> registry.RegistryWriter:
         return found
 
 
-def flush_registry(context: RunContext) -> None:
+def flush_registry(context: RunContext) -> dict[str, str]:
     writer(context).flush(secrets=context.secrets())
     context.shared["registered_at"] = time.time()
+    return {}
 
 
 def create_token(task: FeedstockTask) -> str:
