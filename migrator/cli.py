@@ -41,11 +41,15 @@ def build_parser() -> argparse.ArgumentParser:
 def _outputs(args: argparse.Namespace) -> int:
     from migrator.outputs.cli import main as outputs_main
 
-    return outputs_main(list(args.rest))
+    rest = list(args.rest)
+    return outputs_main(rest[1:] if rest[:1] == ["--"] else rest)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
+    if argv[:1] == ["outputs"]:  # its own parser, options and --help included
+        argv = ["outputs", "--", *argv[1:]]
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,

@@ -34,8 +34,12 @@ class Ceiling(NamedTuple):
 GITHUB_CEILINGS = (Ceiling(80, 60.0), Ceiling(500, 3600.0))
 
 
-class OutOfBudget(Exception):
-    """GitHub, the ceilings or the time budget ask for a longer wait than allowed."""
+class OutOfBudget(BaseException):
+    """GitHub, the ceilings or the time budget ask for a longer wait than allowed.
+
+    Like KeyboardInterrupt it ends the run, not one feedstock: code that carries a run on
+    past a failed feedstock (`except Exception`) must not record it as that feedstock's
+    failure. The step in progress stays unfinished in the state and resumes next run."""
 
 
 class Budget(NamedTuple):
@@ -179,6 +183,9 @@ class Pacer:
             self.limit_answers += 1
             self.faults[kind] = self.faults.get(kind, 0) + 1
             wait = self._limit_wait(kind, lower)
+            if lower.get("retry-after", "").isdigit():
+                # GitHub: Retry-After, when given, says when to try again, not the reset
+                self.remaining = None
             self._blocked_until = max(self._blocked_until, self._clock() + wait)
             self.waited += wait
         self._check_wait(wait)
