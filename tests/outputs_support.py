@@ -7,7 +7,6 @@ import io
 import json
 import os
 import subprocess
-import sys
 import tarfile
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -26,6 +25,7 @@ from migrator.outputs.dists import Dist, parse_dist
 from migrator.outputs.local_channel import LocalChannel
 from migrator.outputs.register import register_outputs
 from migrator.outputs.service import Service
+from migrator.outputs.solve import solve as solve_in_child
 from migrator.sealing import seal
 from migrator.tokens import registry_file
 from migrator.tokens.hashing import Entry, hash_token
@@ -138,20 +138,7 @@ def leaks(needles: Iterable[str], trees: Iterable[Path], texts: Iterable[str] = 
 
 
 def solve(channel_url: str, specs: list[str]) -> list[dict[str, Any]]:
-    """py-rattler's solver in a child process (its async runtime can crash an
-    interpreter at exit, which must not be the test runner's)."""
-    code = (
-        "import asyncio, json, os, sys, rattler\n"
-        "recs = asyncio.run(rattler.solve([sys.argv[1]], sys.argv[2:], "
-        "platforms=['linux-64', 'noarch']))\n"
-        "print(json.dumps([json.loads(r.to_json()) for r in recs]), flush=True)\n"
-        "os._exit(0)\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code, channel_url, *specs],
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    result: list[dict[str, Any]] = json.loads(proc.stdout)
-    return result
+    return solve_in_child(channel_url, specs)
 
 
 @dataclass

@@ -19,6 +19,7 @@ from migrator.outputs.local_channel import LocalChannel
 from migrator.outputs.recipe import RecipeError, recipe_outputs
 from migrator.outputs.register import read_recipe_files, register_outputs
 from migrator.outputs.server import start_server
+from migrator.outputs.solve import solve
 from migrator.tokens.secret import Secret
 
 
@@ -72,4 +73,9 @@ def play_ci(forge: LocalForge, feedstock: str, workdir: Path, *, register_missin
     say(f"{repo.name}: copy request {summary['request_id']} answered {status} ({outcome})")
     say(f"{repo.name}: production lists it: {'yes' if summary['in_production'] else 'NO'}; "
         f"staging clean: {'yes' if summary['staging_clean'] else 'NO'}")
+    if summary["in_production"]:
+        solved = solve(production.url(), [f"{dist.name} =={dist.version}"])
+        summary["solved"] = [f"{r['name']}-{r['version']}-{r['build']}" for r in solved]
+        say(f"{repo.name}: py-rattler solves an environment from conda-forge: "
+            f"{', '.join(summary['solved'])}")
     return summary
