@@ -298,3 +298,15 @@ def test_provisioning_claims_free_output_names_and_stops_on_taken_ones(
     assert config_commits(forge, "pkg00001-feedstock") == []
     subjects = git("log", "--format=%s", cwd=forge.git_dir("feedstock-outputs")).splitlines()
     assert len(subjects) == 3  # created, the manual claim, one batch for the migration
+
+
+def test_demo_runs_the_whole_system(tmp_path: Path) -> None:
+    result = run_cli("demo", str(tmp_path / "demo"), "--count", "8")
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "output-validation: 7 done, 0 failed, 1 skipped, 0 in-progress, 0 pending" in out
+    assert "production lists it: yes; staging clean: yes" in out
+    assert "py-rattler solves an environment from conda-forge" in out
+    forge = LocalForge(tmp_path / "demo" / "forge")
+    steps = forge.read_file("pkg00001-feedstock", ".scripts/build_steps.sh") or b""
+    assert b"validate_recipe_outputs" in steps
