@@ -13,6 +13,7 @@ from migrator.cli_forge import add_forge_commands
 from migrator.cli_run import add_run_commands
 from migrator.cli_tokens import add_token_commands
 from migrator.errors import UserError
+from migrator.pacing import OutOfBudget
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,6 +61,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print(f"migrator: error: {exc}", file=sys.stderr)
         return 2
+    except OutOfBudget as exc:
+        print(f"migrator: stopped: {exc}; the state is saved, the next run resumes",
+              file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         print("migrator: interrupted; the state is saved, run again to resume",
               file=sys.stderr)

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import tempfile
+import time
 import zlib
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,10 @@ def _run(args: argparse.Namespace) -> int:
     )
     if args.dry_run:
         return _dry_run(forge, migration, options, args)
+    pacer = getattr(forge, "pacer", None)
+    if pacer is not None and args.time_budget is not None:
+        # no write may wait past the run's end (plus the time to finish a feedstock)
+        pacer.deadline = time.monotonic() + args.time_budget + 300
     state = StateDir(args.state, migration.name)
     with state.exclusive():
         repos = select(forge.list_feedstocks(), args)
@@ -131,6 +136,13 @@ def _run(args: argparse.Namespace) -> int:
     print(f"{migration.name}: this run {this_run} in {summary.seconds:.1f} s; "
           f"untouched from earlier runs: {earlier}; left for later: {summary.not_reached}")
     print(report.format_text(report.collect(state, repos)))
+    budget = getattr(forge, "budget", None)
+    if callable(budget):
+        left = budget()
+        print(f"GitHub: {left.requests} requests ({left.writes} content-creating), "
+              f"primary limit remaining {left.remaining}, {left.limit_answers} limit "
+              f"answers, {left.waited:.0f} s held back; {left.feedstocks_left} more "
+              f"feedstocks fit in this run")
     return 1 if summary.outcomes.get("failed") else 0
 
 

@@ -73,6 +73,11 @@ class Forge(Protocol):
 
     def repo_secrets(self, repo: RepoInfo) -> dict[str, SecretInfo]: ...
 
+    def written_secret(self, repo: RepoInfo, name: str) -> SecretInfo | None:
+        """The forge's own acknowledgement of a secret written in this run (GitHub's 201
+        or 204 answer), or None when it has none and `repo_secrets` must be asked."""
+        ...
+
     def org_public_key(self) -> PublicKey: ...
 
     def put_org_secret(

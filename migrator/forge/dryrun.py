@@ -59,6 +59,11 @@ class DryRunForge:
                 return self._org_secrets[name]
         return self.inner.org_secret(name)
 
+    def written_secret(self, repo: RepoInfo, name: str) -> SecretInfo | None:
+        with self._lock:
+            when = self._secrets.get((repo.name, name))
+        return None if when is None else SecretInfo(name, when)
+
     def repo_secrets(self, repo: RepoInfo) -> dict[str, SecretInfo]:
         found = dict(self.inner.repo_secrets(repo))
         with self._lock:

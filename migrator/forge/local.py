@@ -163,6 +163,9 @@ class LocalForge:
             _store(data, name, encrypted_value, key_id)
             self._keep(repo.name, data)
 
+    def written_secret(self, repo: RepoInfo, name: str) -> SecretInfo | None:
+        return None  # reading the store back is free here
+
     def repo_secrets(self, repo: RepoInfo) -> dict[str, SecretInfo]:
         data = self._secrets(repo.name)
         return {

@@ -119,7 +119,8 @@ def verify_token(task: FeedstockTask) -> str:
     entries = writer(task.context).entries(task.repo.name)
     if not verify(token, entries, provider=task.context.options.provider):
         raise StepFailed("the registry has no live entry matching the new token")
-    secret = task.forge.repo_secrets(task.repo).get(FEEDSTOCK_TOKEN)
+    secret = (task.forge.written_secret(task.repo, FEEDSTOCK_TOKEN)
+              or task.forge.repo_secrets(task.repo).get(FEEDSTOCK_TOKEN))
     registered_at = task.context.shared.get("registered_at", 0.0)
     if secret is None:
         raise StepFailed(f"{FEEDSTOCK_TOKEN} is missing after it was written")
