@@ -46,3 +46,13 @@ def git(
     if proc.returncode != 0:
         raise GitError(list(args), proc.returncode, proc.stderr.decode(errors="replace"))
     return proc.stdout.decode(errors="replace")
+
+
+def clone_args(branch: str | None, depth: int | None) -> list[str]:
+    """`git clone` options for a cheap working copy: one branch, no tags, shallow."""
+    args = ["clone", "--quiet", "--no-tags", "--single-branch"]
+    if depth is not None:
+        args += ["--depth", str(depth)]
+    if branch is not None:
+        args += ["--branch", branch]
+    return args

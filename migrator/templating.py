@@ -15,10 +15,16 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 @functools.cache
 def environment() -> jinja2.Environment:
-    if not TEMPLATES.is_dir():
-        raise UserError(f"templates folder missing at {TEMPLATES}; install migrator with pip -e")
+    return make_environment(TEMPLATES)
+
+
+def make_environment(folder: Path) -> jinja2.Environment:
+    """Templates render text files exactly: kept final newlines, no HTML escaping, and
+    an undefined name is an error rather than an empty string."""
+    if not folder.is_dir():
+        raise UserError(f"templates folder missing at {folder}; install migrator with pip -e")
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        loader=jinja2.FileSystemLoader(str(folder)),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,

@@ -17,7 +17,7 @@ from migrator.errors import StepFailed
 from migrator.forge import PushRejected
 from migrator.forge.gitauth import auth_env, is_transient, repo_url
 from migrator.forge.github_http import ATTEMPTS, delay
-from migrator.gitcmd import GitError, git
+from migrator.gitcmd import GitError, clone_args, git
 from migrator.pacing import Pacer
 
 
@@ -66,11 +66,7 @@ class GitOverHttps:
                       if "\t" in line and line.split("\t", 1)[1].startswith(prefix))
 
     def clone(self, repo: str, branch: str | None, dest: Path, *, depth: int | None = 1) -> None:
-        args = ["clone", "--quiet", "--no-tags", "--single-branch"]
-        if depth is not None:
-            args += ["--depth", str(depth)]
-        if branch is not None:
-            args += ["--branch", branch]
+        args = clone_args(branch, depth)
         fresh = None if Path(dest).exists() else Path(dest)
         try:
             self._run(repo, *args, self.url(repo), str(dest), fresh_dir=fresh)

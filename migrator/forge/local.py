@@ -22,7 +22,7 @@ from typing import Any
 from migrator.errors import StepFailed, UserError
 from migrator.fileio import atomic_write_text, locked, read_json, write_json
 from migrator.forge import OrgSecretInfo, PublicKey, PushRejected, RepoInfo, SecretInfo, local_keys
-from migrator.gitcmd import GitError, git, git_env
+from migrator.gitcmd import GitError, clone_args, git, git_env
 
 FORMAT = 1
 
@@ -104,11 +104,7 @@ class LocalForge:
         return path.as_uri()
 
     def clone(self, repo: str, branch: str | None, dest: Path, *, depth: int | None = 1) -> None:
-        args = ["clone", "--quiet", "--no-tags", "--single-branch"]
-        if depth is not None:
-            args += ["--depth", str(depth)]
-        if branch is not None:
-            args += ["--branch", branch]
+        args = clone_args(branch, depth)
         url = self._url(repo)
         if not git("for-each-ref", "--count=1", "refs/heads", cwd=self.git_dir(repo)).strip():
             raise StepFailed(f"{repo} is empty: it has no commits")

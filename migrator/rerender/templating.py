@@ -11,6 +11,7 @@ from typing import Any
 import jinja2
 
 from migrator.errors import StepFailed
+from migrator.templating import make_environment
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "ci"
 
@@ -30,14 +31,7 @@ def github_expression(expression: str) -> str:
 
 @functools.lru_cache(maxsize=8)
 def environment(template_dir: Path) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(template_dir)),
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    env = make_environment(template_dir)
     env.globals["gh"] = github_expression
     env.filters["shell_word"] = shell_word
     return env
