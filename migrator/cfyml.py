@@ -21,6 +21,7 @@ from migrator.errors import StepFailed
 KEY = "conda_forge_output_validation"
 _EMPTY_FLOW = re.compile(r"^[ \t]*(\[[ \t]*\]|\{[ \t]*\})[ \t]*(#.*)?$")
 _DUPLICATE = re.compile(r'found duplicate key "([^"]*)"')
+_EMPTY_VALUE = re.compile(r"^(\s*" + KEY + r"\s*:)(\s*(?:#.*)?)$")
 _SCALAR_END = re.compile(r"[ \t]+#|[ \t]*$")
 
 
@@ -101,24 +102,45 @@ def _append(text: str, nl: str) -> str:
 def _insert_first(text: str, data: CommentedMap, nl: str) -> str:
     # Before the first key: a one-line insertion whatever the file's ending looks like,
     # and the place conda-forge's own admin migrations used.
-    first_line, _ = data.lc.key(next(iter(data)))
+    first_line, column = data.lc.key(next(iter(data)))
     lines = text.split(nl)
-    lines.insert(first_line, _line(nl))
+    lines.insert(first_line, " " * column + _line(nl))
     return nl.join(lines)
 
 
 def _replace_value(text: str, data: CommentedMap) -> str:
-    line_no, col = data.lc.value(KEY)
-    key_line, _ = data.lc.key(KEY)
-    if line_no != key_line:
-        raise StepFailed(f"{KEY} in conda-forge.yml has a value that spans lines; edit it by hand")
     nl = _newline(text)
     lines = text.split(nl)
+    try:
+        key_line, _ = data.lc.key(KEY)
+        line_no, col = data.lc.value(KEY)
+    except (KeyError, TypeError):
+        raise StepFailed(f"{KEY} in conda-forge.yml comes from a YAML merge; "
+                         "edit it by hand") from None
+    if data[KEY] is None:  # `key:` with nothing after it
+        match = _EMPTY_VALUE.match(lines[key_line])
+        if match is None:
+            raise StepFailed(f"{KEY} in conda-forge.yml has an empty value on its own line")
+        lines[key_line] = f"{match.group(1)} true{match.group(2)}"
+        return nl.join(lines)
+    if line_no != key_line:
+        raise StepFailed(f"{KEY} in conda-forge.yml has a value that spans lines; edit it by hand")
     line = lines[line_no]
+    lines[line_no] = f"{line[:col]}true{line[_value_end(line, col):]}"
+    return nl.join(lines)
+
+
+def _value_end(line: str, col: int) -> int:
+    quote = line[col:col + 1]
+    if quote in ("'", '"'):  # a quoted scalar may hold " #": it ends at its closing quote
+        close = line.find(quote, col + 1)
+        while quote == "'" and close >= 0 and line[close + 1:close + 2] == "'":
+            close = line.find(quote, close + 2)
+        if close >= 0:
+            return close + 1
     end = _SCALAR_END.search(line, col)
     assert end is not None  # the pattern always matches at end of line
-    lines[line_no] = f"{line[:col]}true{line[end.start():]}"
-    return nl.join(lines)
+    return end.start()
 
 
 def _insert_in_flow(text: str) -> str:
@@ -129,7 +151,11 @@ def _insert_in_flow(text: str) -> str:
 
 
 def _check(before_text: str, before: Any, after_text: str) -> None:
-    after = _load(after_text)
+    try:
+        after = _load(after_text)
+    except StepFailed:
+        raise StepFailed("conda-forge.yml could not be edited without changing other "
+                         "content; edit it by hand") from None
     expected = dict(before) if isinstance(before, CommentedMap) else {}
     expected[KEY] = True
     if not isinstance(after, CommentedMap) or _plain(after) != _plain(expected):

@@ -28,8 +28,19 @@ class GitError(Exception):
         super().__init__(f"git {args[0]} failed: {last}")
 
 
+_CREDENTIAL_WORDS = ("TOKEN", "SECRET", "PASSWORD", "PRIVATE_KEY", "CREDENTIAL")
+
+
+def scrubbed_env() -> dict[str, str]:
+    """The process environment without credentials: child processes (git, a recipe's
+    jinja run by conda-smithy) must not be able to read or render them."""
+    return {k: v for k, v in os.environ.items()
+            if not any(word in k.upper() for word in _CREDENTIAL_WORDS)
+            and not k.startswith("GITHUB_APP")}
+
+
 def git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env = {k: v for k, v in scrubbed_env().items() if not k.startswith("GIT_")}
     env.update(_BASE_ENV)
     if extra:
         env.update(extra)
@@ -56,3 +67,14 @@ def clone_args(branch: str | None, depth: int | None) -> list[str]:
     if branch is not None:
         args += ["--branch", branch]
     return args
+
+
+_RACE_SIGNS = ("fetch first", "non-fast-forward", "cannot lock ref", "failed to update ref",
+               "incorrect old value")
+
+
+def is_push_race(stderr: str) -> bool:
+    """True when a push lost to a concurrent one: fetching and replaying can succeed.
+    A ref update that overlaps another can also come back as a remote rejection."""
+    return ("[rejected]" in stderr or "[remote rejected]" in stderr) and any(
+        sign in stderr for sign in _RACE_SIGNS)

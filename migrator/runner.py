@@ -103,7 +103,7 @@ def _run_chunk(
     active = {id(t): t for t in tasks}
     with ThreadPoolExecutor(max_workers=max(1, context.options.jobs)) as pool:
         while active:
-            batch = [(t, _steps(t, migration)) for t in active.values()]
+            batch = [(t, migration) for t in active.values()]
             outcomes = list(pool.map(_safe_advance, batch))
             staged = [t for t, outcome in outcomes if outcome == STAGED]
             for task, outcome in outcomes:
@@ -115,27 +115,36 @@ def _run_chunk(
     return results
 
 
-def _steps(task: FeedstockTask, migration: Migration) -> list[PlannedStep]:
+def _steps(task: FeedstockTask, migration: Migration) -> list[PlannedStep] | None:
     record = task.record
-    if "branches" not in record.data:
-        branches = [task.repo.default_branch]
-        if task.context.options.all_branches and any(s.per_branch for s in migration.steps):
-            try:
-                extra = task.forge.branches(task.repo)
-            except StepFailed:
-                extra = []
-            branches += [b for b in extra if b not in branches]
-        record.data["branches"] = branches
-    return plan(migration, record.data["branches"])
+    if "branches" in record.data:
+        return plan(migration, record.data["branches"])
+    branches = [task.repo.default_branch]
+    if task.context.options.all_branches and any(s.per_branch for s in migration.steps):
+        try:
+            extra = task.forge.branches(task.repo)
+        except Exception as exc:  # not saved: a retry lists the branches again
+            record.record("list-branches", FAILED, f"could not list branches: {exc}")
+            return None
+        branches += [b for b in extra if b not in branches]
+        record.steps.pop("list-branches", None)
+    record.data["branches"] = branches
+    return plan(migration, branches)
 
 
-def _safe_advance(
-    item: tuple[FeedstockTask, list[PlannedStep]],
-) -> tuple[FeedstockTask, str]:
-    task, steps = item
-    if task.record.status != IN_PROGRESS:
-        task.record.set_status(IN_PROGRESS)
-    return task, advance(task, steps)
+def _safe_advance(item: tuple[FeedstockTask, Migration]) -> tuple[FeedstockTask, str]:
+    task, migration = item
+    try:
+        if task.record.status != IN_PROGRESS:
+            task.record.set_status(IN_PROGRESS)
+        steps = _steps(task, migration)
+        if steps is None:
+            return task, FAILED
+        return task, advance(task, steps)
+    except Exception as exc:  # whatever breaks one feedstock must not stop the others
+        log.exception("%s: could not advance", task.repo.name)
+        task.record.data["crash"] = f"{type(exc).__name__}: {exc}"
+        return task, FAILED
 
 
 def _flush(context: RunContext, migration: Migration, staged: list[FeedstockTask]) -> None:
@@ -161,8 +170,8 @@ def _finish(task: FeedstockTask, outcome: str) -> str:
     if outcome == FINISHED:
         task.record.set_status(DONE)
         return DONE
-    failed = next((k for k, v in steps.items() if v["status"] == FAILED), "?")
-    reason = steps.get(failed, {}).get("detail", "unknown")
+    failed = next((k for k, v in steps.items() if v.get("status") == FAILED), "?")
+    reason = steps.get(failed, {}).get("detail") or task.record.data.pop("crash", "unknown")
     task.record.set_status(FAILED, f"{failed}: {reason}")
     log.info("%s failed at %s: %s", task.repo.name, failed, reason)
     return FAILED

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,8 @@ from typing import Any
 from migrator.errors import UserError
 from migrator.fileio import locked, read_json, write_json
 from migrator.forge import RepoInfo
+
+log = logging.getLogger("migrator")
 
 DONE, FAILED, SKIPPED, STARTED = "done", "failed", "skipped", "started"
 # feedstock-level summary states
@@ -86,25 +90,42 @@ class StateDir:
     def _path(self, repo_id: int) -> Path:
         return self.base / f"{repo_id % 256:02x}" / f"{repo_id}.json"
 
-    def load(self, repo: RepoInfo) -> FeedstockRecord:
-        path = self._path(repo.id)
+    def _read(self, path: Path) -> dict[str, Any] | None:
+        """The record at `path`, None when there is none. An unreadable one (hand-edited,
+        or torn by something other than this program) reads as a failure with its reason,
+        so one bad file stops one feedstock, not the run."""
         try:
             data = read_json(path)
         except FileNotFoundError:
+            return None
+        except (ValueError, UnicodeDecodeError) as exc:
+            return {"status": FAILED, "unreadable": True,
+                    "reason": f"state file {path} is unreadable ({exc}); --retry-failed "
+                              "keeps it aside and starts this feedstock's record over"}
+        if not isinstance(data, dict) or not isinstance(data.get("steps", {}), dict) or any(
+            not isinstance(v, dict) or "status" not in v for v in data.get("steps", {}).values()
+        ):
+            return {"status": FAILED, "unreadable": True,
+                    "reason": f"state file {path} does not have the shape of a record"}
+        return data
+
+    def load(self, repo: RepoInfo) -> FeedstockRecord:
+        path = self._path(repo.id)
+        data = self._read(path)
+        if data is not None and data.get("unreadable"):
+            aside = path.with_name(f"{path.name}.unreadable-{int(time.time())}")
+            os.replace(path, aside)
+            log.warning("%s: kept the unreadable state file as %s", repo.name, aside)
+            data = None
+        if data is None:
             data = {"feedstock": repo.name, "repo_id": repo.id, "migration": self.migration,
                     "status": PENDING}
-        except ValueError as exc:
-            raise UserError(f"state file {path} is not valid JSON ({exc}); "
-                            "restore it from git or delete it to start that feedstock over"
-                            ) from None
         data["feedstock"] = repo.name  # follows renames
         return FeedstockRecord(path, data)
 
     def peek_status(self, repo: RepoInfo) -> str:
-        try:
-            return str(read_json(self._path(repo.id)).get("status", PENDING))
-        except FileNotFoundError:
-            return PENDING
+        data = self._read(self._path(repo.id))
+        return PENDING if data is None else str(data.get("status", PENDING))
 
     def records(self) -> Iterator[dict[str, Any]]:
         if not self.base.is_dir():
@@ -113,8 +134,14 @@ class StateDir:
             if not shard.is_dir():
                 continue
             for entry in sorted(os.scandir(shard.path), key=lambda e: e.name):
-                if entry.name.endswith(".json"):
-                    yield read_json(Path(entry.path))
+                if not entry.name.endswith(".json"):
+                    continue
+                data = self._read(Path(entry.path))
+                if data is not None and data.get("unreadable"):
+                    repo_id = int(entry.name.removesuffix(".json"))
+                    data.update(feedstock=f"(repository id {repo_id})", repo_id=repo_id)
+                if data is not None:
+                    yield data
 
     @contextlib.contextmanager
     def exclusive(self) -> Iterator[None]:

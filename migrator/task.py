@@ -47,9 +47,9 @@ class RunContext:
         with self.lock:
             return list(self._secrets)
 
-    def forget_secrets(self, keep: list[Secret]) -> None:
+    def forget_secret(self, secret: Secret) -> None:
         with self.lock:
-            self._secrets = [s for s in self._secrets if any(s is k for k in keep)]
+            self._secrets = [s for s in self._secrets if s is not secret]
 
 
 @dataclass

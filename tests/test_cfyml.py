@@ -97,3 +97,20 @@ def test_bad_files_name_the_problem(text: str, reason: str) -> None:
 
 def test_already_true_is_left_alone() -> None:
     assert cfyml.enable_output_validation("conda_forge_output_validation: true\n") is None
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("  a: 1\n  b: 2\n", f"  {KEY_LINE}\n  a: 1\n  b: 2\n"),
+    ("conda_forge_output_validation:\nx: 1\n", f"{KEY_LINE}\nx: 1\n"),
+    ("conda_forge_output_validation:   # soon\n", f"{KEY_LINE}   # soon\n"),
+    ('conda_forge_output_validation: "a #b"  # c\n', f"{KEY_LINE}  # c\n"),
+    ("conda_forge_output_validation: 'it''s #x'\n", f"{KEY_LINE}\n"),
+])
+def test_edge_cases_stay_minimal(text: str, expected: str) -> None:
+    assert cfyml.enable_output_validation(text) == expected
+
+
+def test_a_merged_key_is_left_to_a_person() -> None:
+    text = "base: &b\n  conda_forge_output_validation: false\n<<: *b\nx: 1\n"
+    with pytest.raises(StepFailed, match="merge|could not be edited"):
+        cfyml.enable_output_validation(text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -11,10 +12,13 @@ import time
 from pathlib import Path
 
 from conftest import HARNESS, ROOT, run_cli
+from tokens_support import independent_verify
 
+from migrator import cfyml
 from migrator.forge.local import LocalForge
 from migrator.gitcmd import git
 from migrator.state import StateDir
+from migrator.tokens import registry
 
 COUNT = 500
 CONFIG_SUBJECT = "***NO_CI*** enable output validation"
@@ -57,6 +61,13 @@ def test_random_kills_then_resume_migrate_each_feedstock_once(tmp_path: Path) ->
             continue
         assert record["status"] == "done", (seed, repo.name, record.get("reason"))
         subjects = git("log", "--format=%s", cwd=forge.git_dir(repo.name)).splitlines()
-        expected = 0 if "already had" in record["steps"]["set-config@main"]["detail"] else 1
+        # what the seed held decides, not the state under test
+        first = git("rev-list", "--max-parents=0", "main", cwd=forge.git_dir(repo.name))
+        seeded = git("show", f"{first.strip()}:conda-forge.yml", cwd=forge.git_dir(repo.name))
+        expected = 0 if cfyml.is_enabled(seeded) else 1
         assert sum(CONFIG_SUBJECT in s for s in subjects) == expected, (seed, repo.name)
-        assert forge.ci_secrets(repo).get("FEEDSTOCK_TOKEN"), repo.name
+        token = forge.ci_secrets(repo)["FEEDSTOCK_TOKEN"]
+        text = (forge.read_file(registry.REPO, registry.token_path(repo.name)) or b"").decode()
+        forever = [e for e in json.loads(text)["tokens"] if e.get("expires_at") is None]
+        assert len(forever) == 1, (seed, repo.name)
+        assert independent_verify(token, json.dumps({"tokens": forever})), (seed, repo.name)

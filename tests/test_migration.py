@@ -175,8 +175,6 @@ def test_all_branches_covers_maintenance_branches(make_forge, tmp_path: Path) ->
     assert record["branches"] == ["main", "v1.x"]
     assert len(config_commits(forge, "pkg00003-feedstock", "v1.x")) == 1
     assert len(config_commits(forge, "pkg00003-feedstock", "main")) == 1
-    only_default = make_forge  # the default run leaves maintenance branches alone
-    del only_default
 
 
 def test_default_run_leaves_maintenance_branches_alone(make_forge, tmp_path: Path) -> None:

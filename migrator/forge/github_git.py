@@ -17,7 +17,7 @@ from migrator.errors import StepFailed
 from migrator.forge import PushRejected
 from migrator.forge.gitauth import auth_env, is_transient, repo_url
 from migrator.forge.github_http import ATTEMPTS, delay
-from migrator.gitcmd import GitError, clone_args, git
+from migrator.gitcmd import GitError, clone_args, git, is_push_race
 from migrator.pacing import Pacer
 
 
@@ -108,7 +108,7 @@ def _fetch_reason(repo: str, branch: str | None, exc: GitError) -> str:
 
 def _push_error(repo: str, branch: str, exc: GitError) -> PushRejected:
     text = exc.stderr
-    if "[rejected]" in text and ("fetch first" in text or "non-fast-forward" in text):
+    if is_push_race(text):
         return PushRejected(f"{repo}@{branch} moved while we worked", race=True)
     remote = next((ln[7:].strip() for ln in text.splitlines()
                    if ln.startswith("remote:") and ln[7:].strip()), "")

@@ -22,7 +22,7 @@ from typing import Any
 from migrator.errors import StepFailed, UserError
 from migrator.fileio import atomic_write_text, locked, read_json, write_json
 from migrator.forge import OrgSecretInfo, PublicKey, PushRejected, RepoInfo, SecretInfo, local_keys
-from migrator.gitcmd import GitError, clone_args, git, git_env
+from migrator.gitcmd import GitError, clone_args, git, git_env, is_push_race
 
 FORMAT = 1
 
@@ -221,8 +221,9 @@ class LocalForge:
         values: dict[str, str] = {}
         org = self._secrets(None)
         for name, item in org["secrets"].items():
-            visible = item["visibility"] != "selected" or repo.id in item[
-                "selected_repository_ids"]
+            # local repositories are public, like feedstocks: "private" does not reach them
+            visible = item["visibility"] == "all" or (
+                item["visibility"] == "selected" and repo.id in item["selected_repository_ids"])
             if visible:
                 values[name] = local_keys.decrypt(org["key"], item["encrypted_value"])
         own = self._secrets(repo.name)
@@ -280,7 +281,7 @@ def _clone_reason(repo: str, branch: str | None, exc: GitError) -> str:
 
 def _push_error(repo: str, branch: str, exc: GitError) -> Exception:
     text = exc.stderr + str(exc)
-    if "[rejected]" in text and ("fetch first" in text or "non-fast-forward" in text):
+    if is_push_race(text):
         return PushRejected(f"{repo}@{branch} moved while we worked", race=True)
     if "remote rejected" in text or "hook declined" in text:
         reason = next((ln.strip() for ln in exc.stderr.splitlines()

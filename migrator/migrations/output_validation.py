@@ -76,6 +76,8 @@ def setup(context: RunContext, repos: list[RepoInfo]) -> None:
     instead of one write per repository."""
     forge = context.forge
     name = token_steps.STAGING_TOKEN
+    if os.environ.get(name):
+        context.remember_secret(Secret(os.environ[name]))  # never let it into a commit
     wanted = {r.id for r in repos if not r.archived}
     info = forge.org_secret(name)
     if info is None:
@@ -84,8 +86,18 @@ def setup(context: RunContext, repos: list[RepoInfo]) -> None:
         key = forge.org_public_key()
         forge.put_org_secret(name, seal(key, staging), key.key_id, visibility="selected",
                              selected_repository_ids=sorted(wanted))
-    elif info.visibility == "selected" and not wanted <= info.selected_repository_ids:
+        return
+    # The selection is read, widened and written whole, so a concurrent run (another
+    # shard) can overwrite it: read it back and widen again until ours are all in.
+    for _ in range(5):
+        if info is None or info.visibility != "selected" or wanted <= info.selected_repository_ids:
+            return
         forge.set_org_secret_repos(name, sorted(info.selected_repository_ids | wanted))
+        info = forge.org_secret(name)
+        with context.lock:
+            context.shared.pop("staging", None)
+    raise UserError(f"could not add this run's repositories to {name}: the selection keeps "
+                    "changing under it")
 
 
 def _staging_value(forge: Forge) -> Secret:

@@ -7,11 +7,15 @@ until an admin settles who owns the name.
 
 from __future__ import annotations
 
+import logging
+
 from migrator.errors import StepFailed
 from migrator.outputs.recipe import RECIPE_FILES, RecipeError, recipe_outputs
 from migrator.outputs.register import register_outputs
+from migrator.outputs.registry import bare
 from migrator.task import FeedstockTask, RunContext
 
+log = logging.getLogger("migrator")
 PENDING = "outputs_pending"
 
 
@@ -39,13 +43,20 @@ def flush_outputs(context: RunContext) -> dict[str, str]:
         pending: dict[str, tuple[str, ...]] = context.shared.pop(PENDING, {})
     if not pending:
         return {}
-    results = register_outputs(context.forge, pending, workdir=context.workroot / "outputs")
+    try:
+        results = register_outputs(context.forge, pending,
+                                   workdir=context.workroot / "outputs")
+    except Exception as exc:  # blame this batch's claims only, not other staged steps
+        log.exception("outputs registry write failed")
+        return {name: f"outputs registry write failed: {exc}" for name in pending}
     errors = {}
     for feedstock in pending:
-        result = results.get(feedstock.removesuffix("-feedstock"))
-        if result is None or result.ok:
+        result = results.get(bare(feedstock))
+        if result is None:
+            errors[feedstock] = "the outputs registry gave no answer for this feedstock"
+        elif result.ok:
             continue
-        if result.error:
+        elif result.error:
             errors[feedstock] = result.error
         else:
             owners = "; ".join(f"{name} belongs to {', '.join(who)}"

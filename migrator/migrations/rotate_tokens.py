@@ -19,7 +19,7 @@ MIGRATION = Migration(
         Step("register-hash", token_steps.register_hash, needs="token", batched=True),
         Step("write-secret", token_steps.write_secret, needs="token"),
         Step("verify-token", token_steps.verify_token, needs="token"),
-        Step("expire-old", token_steps.expire_old_entries, needs="token", batched=True),
+        Step("expire-old", token_steps.expire_old_entries, batched=True),
     ),
     flush=token_steps.flush_registry,
 )

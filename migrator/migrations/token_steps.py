@@ -17,6 +17,7 @@ Why this order (create -> register -> write secret -> staging access -> verify):
 
 from __future__ import annotations
 
+import logging
 import time
 
 from migrator.errors import Skip, StepFailed
@@ -28,6 +29,8 @@ from migrator.task import FeedstockTask, RunContext
 from migrator.tokens import registry
 from migrator.tokens.hashing import hash_token, verify
 from migrator.tokens.secret import Secret
+
+log = logging.getLogger("migrator")
 
 FEEDSTOCK_TOKEN = "FEEDSTOCK_TOKEN"
 STAGING_TOKEN = "STAGING_BINSTAR_TOKEN"
@@ -43,9 +46,21 @@ def writer(context: RunContext) -> registry.RegistryWriter:
 
 
 def flush_registry(context: RunContext) -> dict[str, str]:
-    writer(context).flush(secrets=context.secrets())
+    """Write the batch; a failed write is blamed on exactly the feedstocks it carried."""
+    registry_writer = writer(context)
+    pending = registry_writer.pending_feedstocks()
+    if not pending:
+        return {}
+    try:
+        refused = registry_writer.flush(secrets=context.secrets())
+    except StepFailed as exc:
+        return {name: str(exc) for name in pending}
+    except Exception as exc:
+        log.exception("token registry write failed")
+        return {name: f"token registry write failed: {type(exc).__name__}: {exc}"
+                for name in pending}
     context.shared["registered_at"] = time.time()
-    return {}
+    return refused
 
 
 def create_token(task: FeedstockTask) -> str:
@@ -98,8 +113,13 @@ def ensure_staging_access(task: FeedstockTask) -> str:
     info = staging_secret(task.context)
     if info is None:
         raise StepFailed(f"organisation secret {STAGING_TOKEN} does not exist")
+    if info.visibility == "all":
+        return f"{STAGING_TOKEN} is visible to all repositories"
     if info.visibility != "selected":
-        return f"{STAGING_TOKEN} is visible to {info.visibility} repositories"
+        # GitHub's "private" reaches private and internal repositories only: a public
+        # feedstock would build without it and every upload would fail
+        raise StepFailed(f"{STAGING_TOKEN} is limited to {info.visibility} repositories, "
+                         "which public feedstocks cannot read")
     if task.repo.id in info.selected_repository_ids:
         return f"{STAGING_TOKEN} already selected for this repository"
     task.forge.add_org_secret_repo(STAGING_TOKEN, task.repo)
@@ -126,24 +146,24 @@ def verify_token(task: FeedstockTask) -> str:
         raise StepFailed(f"{FEEDSTOCK_TOKEN} is missing after it was written")
     if secret.updated_at.timestamp() < int(registered_at):
         raise StepFailed(f"{FEEDSTOCK_TOKEN} is older than the registered hash")
+    # its work is done: from here on the plain token exists nowhere in this process
+    task.memory.pop("token", None)
+    task.context.forget_secret(token)
     return "registry entry and secret agree"
 
 
 def expire_old_entries(task: FeedstockTask) -> str:
-    entry = task.memory["entry"]
+    """Every entry but the verified new one gets the grace expiry. The new one is known
+    by its salt in the state, so a resumed run does this without the plain token."""
+    salts = task.record.data.get(SALTS, [])
+    if not salts or task.record.step_status("verify-token") != DONE:
+        raise StepFailed("internal: no verified new token to keep")
     grace = task.context.options.grace_seconds
     writer(task.context).stage(registry.Change(
-        task.repo.name, add=(entry,), expire_others=True, expires_at=time.time() + grace,
+        task.repo.name, expire_others=True, keep_salts=frozenset(salts[-1:]),
+        expires_at=time.time() + grace,
     ))
     return f"older entries expire in {grace / 3600:g} h"
-
-
-def forget_token(task: FeedstockTask) -> None:
-    task.memory.pop("token", None)
-
-
-def token_done(task: FeedstockTask) -> bool:
-    return task.record.step_status("verify-token") == DONE
 
 
 PROVISION_STEPS = (

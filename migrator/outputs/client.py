@@ -19,7 +19,7 @@ def _call(url: str, *, body: Any = None, token: Secret | None = None,
     req = urllib.request.Request(url, data=data, method="POST" if data else "GET")
     req.add_header("Content-Type", "application/json")
     if token is not None:
-        req.add_header(TOKEN_HEADER, token.reveal())
+        req.add_unredirected_header(TOKEN_HEADER, token.reveal())
     try:
         with urllib.request.urlopen(req, timeout=timeout) as response:
             return response.status, json.loads(response.read() or b"{}")

@@ -102,11 +102,15 @@ class LocalChannel:
         subdir. Idempotent: when the same bytes are already in place (a resumed copy),
         only the index is brought up to date."""
         last: dict[str, Path] = {}
-        for src, dist, record in items:
-            last[dist.subdir] = self._receive_one(src, dist, frozenset(labels), record)
-        for subdir, marker in last.items():
-            # a render that consumed the last marker began after every record was written
-            self.index.publish(subdir, marker)
+        try:
+            for src, dist, record in items:
+                last[dist.subdir] = self._receive_one(src, dist, frozenset(labels), record)
+        finally:
+            # what was received is listed even when a later item fails: a file whose
+            # record exists must never be missing from repodata
+            for subdir, marker in last.items():
+                # a render that consumed the last marker began after every record was written
+                self.index.publish(subdir, marker)
 
     def _receive_one(self, src: Path, dist: Dist, labels: frozenset[str],
                      record: Mapping[str, Any] | None) -> Path:

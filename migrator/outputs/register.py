@@ -105,7 +105,20 @@ def _checkout(forge: Forge, checkout: Path) -> str:
 
 
 def _apply(checkout: Path, feedstock: str, outputs: RecipeOutputs) -> Registration:
-    added, already, taken = [], [], []
+    """Claim the free names for one feedstock; an unreadable registry entry refuses this
+    feedstock (and undoes what it claimed here) without touching the rest of the batch."""
+    added: list[str] = []
+    try:
+        return _claim(checkout, feedstock, outputs, added)
+    except registry.RegistryError as exc:
+        for name in added:
+            (checkout / registry.shard_path(name)).unlink(missing_ok=True)
+        return Registration(feedstock, error=str(exc))
+
+
+def _claim(checkout: Path, feedstock: str, outputs: RecipeOutputs,
+           added: list[str]) -> Registration:
+    already, taken = [], []
     for name in outputs.names:
         path = checkout / registry.shard_path(name)
         if path.is_file():

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 from migrator.errors import StepFailed, UserError
+from migrator.gitcmd import scrubbed_env
 
 RERENDER_TIMEOUT = 900  # seconds; a rerender downloads the pinnings and renders every variant
 
@@ -60,7 +61,8 @@ def _works(args: list[str]) -> bool:
 def _run(args: list[str], *, cwd: Path | None, what: str) -> str:
     try:
         proc = subprocess.run(
-            args, cwd=cwd, capture_output=True, text=True, timeout=RERENDER_TIMEOUT
+            args, cwd=cwd, capture_output=True, text=True, timeout=RERENDER_TIMEOUT,
+            env=scrubbed_env(),
         )
     except subprocess.TimeoutExpired:
         raise StepFailed(f"{what} did not finish within {RERENDER_TIMEOUT} s") from None

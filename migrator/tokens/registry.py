@@ -28,14 +28,16 @@ MAX_PUSH_ATTEMPTS = 8
 
 
 def token_path(feedstock: str) -> str:
-    return f"tokens/{feedstock}.json"
+    # the validation service looks names up lower-cased; so must every writer
+    return f"tokens/{feedstock.lower()}.json"
 
 
 class Change(NamedTuple):
     feedstock: str
     add: tuple[Entry, ...] = ()
     expire_salts: frozenset[str] = frozenset()
-    expire_others: bool = False  # every entry not added by this change
+    expire_others: bool = False  # every entry not added or kept by this change
+    keep_salts: frozenset[str] = frozenset()
     expires_at: float | None = None
 
 
@@ -45,7 +47,8 @@ def apply(entries: list[Entry], change: Change) -> list[Entry]:
     for entry in entries:
         if entry.salt in added:
             continue
-        doomed = entry.salt in change.expire_salts or change.expire_others
+        others = change.expire_others and entry.salt not in change.keep_salts
+        doomed = entry.salt in change.expire_salts or others
         if doomed and change.expires_at is not None and (
             entry.expires_at is None or entry.expires_at > change.expires_at
         ):
@@ -73,6 +76,10 @@ class RegistryWriter:
         with self._lock:
             return len(self._pending)
 
+    def pending_feedstocks(self) -> list[str]:
+        with self._lock:
+            return sorted({c.feedstock for c in self._pending})
+
     def _clone(self) -> Path:
         if self._workdir is None:
             base = Path(tempfile.mkdtemp(prefix="feedstock-tokens-", dir=self.workroot))
@@ -80,27 +87,33 @@ class RegistryWriter:
             self._workdir = base / "wc"
         return self._workdir
 
-    def flush(self, *, secrets: Iterable[Secret] = ()) -> list[str]:
-        """Commit and push every staged change at once; returns the feedstocks written."""
+    def flush(self, *, secrets: Iterable[Secret] = ()) -> dict[str, str]:
+        """Commit and push every staged change at once. Returns the feedstocks whose
+        change was refused, with the reason; raises StepFailed when nothing could be
+        written. Either way the staged changes are gone: the callers record the outcome,
+        and a retry stages them again."""
         with self._lock:
             changes, self._pending = self._pending, []
         if not changes:
-            return []
+            return {}
         try:
-            self._write(changes, list(secrets))
+            return self._write(changes, list(secrets))
         except BaseException:
-            with self._lock:
-                self._pending = changes + self._pending
+            self._discard_workdir()  # it may hold an unpushed commit
             raise
-        return sorted({c.feedstock for c in changes})
 
-    def _write(self, changes: list[Change], secrets: list[Secret]) -> None:
+    def _write(self, changes: list[Change], secrets: list[Secret]) -> dict[str, str]:
         workdir = self._clone()
         for _ in range(MAX_PUSH_ATTEMPTS):
             now = time.time()
+            refused: dict[str, str] = {}
             for change in changes:
                 path = workdir / token_path(change.feedstock)
-                current = self._read(path)
+                try:
+                    current = self._read(path)
+                except StepFailed as exc:  # one bad file refuses one feedstock, not the batch
+                    refused[change.feedstock] = str(exc)
+                    continue
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(registry_file.dump(apply(current, change), now=now))
             git("add", "-A", cwd=workdir)
@@ -109,7 +122,7 @@ class RegistryWriter:
                 git("reset", "--hard", "-q", cwd=workdir)
                 raise StepFailed("refused to push the token registry: token material in diff")
             if not staged:
-                return
+                return refused
             message = templating.render(
                 "commit/token-registry.txt.j2",
                 feedstocks=sorted({c.feedstock for c in changes}),
@@ -117,7 +130,7 @@ class RegistryWriter:
             git("commit", "-q", "--no-verify", "-F", "-", cwd=workdir, input=message.encode())
             try:
                 self.forge.push(workdir, REPO, "main")
-                return
+                return refused
             except PushRejected as exc:
                 if not exc.race:
                     raise StepFailed(str(exc)) from None
@@ -144,7 +157,11 @@ class RegistryWriter:
                 self.forge.fetch(self._workdir, REPO, "main")
                 git("reset", "--hard", "-q", "FETCH_HEAD", cwd=self._workdir)
 
+    def _discard_workdir(self) -> None:
+        with self._lock:
+            if self._workdir is not None:
+                shutil.rmtree(self._workdir.parent, ignore_errors=True)
+                self._workdir = None
+
     def close(self) -> None:
-        if self._workdir is not None:
-            shutil.rmtree(self._workdir.parent, ignore_errors=True)
-            self._workdir = None
+        self._discard_workdir()
