@@ -243,3 +243,22 @@ def test_staging_token_is_one_org_secret_for_selected_feedstocks(make_forge,
     migrate(Counting(forge.root), tmp_path / "state2")
     assert writes == ["set STAGING_BINSTAR_TOKEN 8"]
     assert "STAGING_BINSTAR_TOKEN" in LocalForge(forge.root).ci_secrets(archived)
+
+
+def test_verify_refuses_a_registry_that_does_not_hold_the_new_hash(
+    make_forge, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    forge = make_forge(count=2, corpus_share=0)
+    original = RegistryWriter.entries
+
+    def tampered(self, feedstock):  # type: ignore[no-untyped-def]
+        return [e._replace(hashed_token="0" * 512) for e in original(self, feedstock)]
+
+    monkeypatch.setattr(RegistryWriter, "entries", tampered)
+    summary = migrate(forge, tmp_path / "state")
+    assert summary.outcomes == {"failed": 2}
+    for path in (tmp_path / "state").rglob("*.json"):
+        record = json.loads(path.read_text())
+        assert record["reason"] == ("verify-token: the registry has no live entry matching "
+                                    "the new token")
+        assert "set-config@main" not in record["steps"]
