@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import shutil
 import time
 from pathlib import Path
 from typing import Any
 
 from migrator import migrations, report
+from migrator.forge import RepoInfo
+from migrator.forge.local import LocalForge
 from migrator.forge.seed import create_forge
 from migrator.progress import ProgressReporter
 from migrator.runner import run_migration
 from migrator.state import StateDir
 from migrator.task import Options
+
+_BUILD_STEPS = ".scripts/build_steps.sh"
 
 
 def add_demo_command(commands: Any) -> None:
@@ -29,6 +34,13 @@ def add_demo_command(commands: Any) -> None:
     demo.add_argument("--count", type=int, default=60, help="feedstocks (default: 60)")
     demo.add_argument("--jobs", type=int, default=4)
     demo.set_defaults(handler=_demo)
+
+
+def _show_validation_lines(forge: LocalForge, done: list[RepoInfo]) -> None:
+    carrying = [r.name for r in done
+                if b"validate_recipe_outputs" in (forge.read_file(r.name, _BUILD_STEPS) or b"")]
+    print(f"{len(carrying)} of {len(done)} migrated feedstocks now run "
+          f"`validate_recipe_outputs` and `upload_package --validate` in {_BUILD_STEPS}")
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -50,6 +62,8 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"migrated in {summary.seconds:.1f} s")
     print(report.format_text(report.collect(state, repos)))
     failed = summary.outcomes.get("failed", 0)
+    _show_validation_lines(forge, [r for r in repos if state.peek_status(r) == "done"])
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per HTTP call is noise
     try:
         from migrator.outputs.demo import play_ci
     except ImportError:

@@ -303,6 +303,7 @@ def test_demo_runs_the_whole_system(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "output-validation: 8 done, 0 failed, 0 skipped, 0 in-progress, 0 pending" in out
+    assert "8 of 8 migrated feedstocks now run `validate_recipe_outputs`" in out
     assert "production lists it: yes; staging clean: yes" in out
     assert "py-rattler solves an environment from conda-forge" in out
     forge = LocalForge(tmp_path / "demo" / "forge")
