@@ -309,3 +309,28 @@ def test_demo_runs_the_whole_system(tmp_path: Path) -> None:
     forge = LocalForge(tmp_path / "demo" / "forge")
     steps = forge.read_file("pkg00001-feedstock", ".scripts/build_steps.sh") or b""
     assert b"validate_recipe_outputs" in steps
+
+
+def test_shards_split_the_feedstocks_without_overlap(make_forge, tmp_path: Path) -> None:
+    forge = make_forge(count=12, corpus_share=0)
+    seen: list[str] = []
+    for index in range(3):
+        result = run_cli("run", "output-validation", "--renderer", "none", "--shard",
+                         f"{index}/3", "--forge", str(forge.root), "--state",
+                         str(tmp_path / f"state-{index}"), check=True)
+        assert "this run" in result.stdout
+        names = sorted(r["feedstock"] for r in
+                       StateDir(tmp_path / f"state-{index}", "output-validation").records())
+        assert names, index  # every shard got work
+        seen += names
+    assert sorted(seen) == sorted(r.name for r in forge.list_feedstocks())
+
+
+def test_time_budget_and_cap_leave_the_rest_for_later(make_forge, tmp_path: Path) -> None:
+    forge = make_forge(count=8, corpus_share=0)
+    capped = migrate(forge, tmp_path / "state", max_feedstocks=3, batch_size=2)
+    assert sum(capped.outcomes.values()) == 3 and capped.not_reached == 5
+    spent = migrate(forge, tmp_path / "state", time_budget=0.0, batch_size=2)
+    assert sum(spent.outcomes.values()) == 0 and spent.not_reached == 5
+    rest = migrate(forge, tmp_path / "state", batch_size=2)
+    assert sum(rest.outcomes.values()) == 5 and rest.not_reached == 0
