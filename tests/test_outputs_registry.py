@@ -135,6 +135,8 @@ def test_allowlist_globs_and_case(env: OutputsEnv, tmp_path: Path) -> None:
     report = env.service.copy(body("pkg00000", {upper.key: upper_sha}), env.token)
     assert report.results[upper.key].kind.value == "copied"
     assert listed(env.production) == {plugin.fn, upper.fn}
+    # a name published through a glob is registered to its feedstock afterwards
+    assert registry.registered(env.forge, "pkg00000-plugin-a") == ["pkg00000"]
 
 
 def corpus_files(feedstock: str) -> dict[str, bytes]:

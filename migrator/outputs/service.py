@@ -17,9 +17,11 @@ from typing import Any, NamedTuple
 
 from migrator.forge import Forge
 from migrator.outputs import journal as J
-from migrator.outputs import notify, pipeline
+from migrator.outputs import notify, pipeline, registry
 from migrator.outputs.auth import TokenChecker, TokenRegistryError
+from migrator.outputs.dists import parse_dist
 from migrator.outputs.pipeline import Channels
+from migrator.outputs.register import register_outputs
 from migrator.outputs.report import Report, from_record
 from migrator.outputs.request import BadRequest, CopyRequest, parse_request
 from migrator.outputs.results import Kind, OutputResult, result
@@ -120,10 +122,26 @@ class Service:
             for key, outcome in pipeline.process(job, todo).items():
                 record["outputs"][key]["result"] = outcome.to_json()
             self.journal.save(record)
+            self._claim_allowed_names(request, record)
         self._tell(record)
         self.journal.finish(record)
         log.info("request %s for %s-feedstock: %s", record["id"], request.feedstock,
                  ", ".join(f"{k}={o['result']['result']}" for k, o in record["outputs"].items()))
+
+    def _claim_allowed_names(self, request: CopyRequest, record: dict[str, Any]) -> None:
+        """A name published on the strength of an allowlist glob is registered to the
+        feedstock afterwards, so the next feedstock whose glob matches cannot take it."""
+        published = {parse_dist(key).name.lower() for key, out in record["outputs"].items()
+                     if out["result"] is not None and OutputResult.from_json(out["result"]).ok}
+        unclaimed = sorted(n for n in published if registry.registered(self.forge, n) is None)
+        if not unclaimed:
+            return
+        try:
+            register_outputs(self.forge, {request.feedstock: unclaimed},
+                             workdir=self.state_dir / "work" / f"claim-{record['id']}")
+        except Exception as exc:  # the copy stands; the next copy of the name tries again
+            log.warning("could not register %s for %s-feedstock: %s", ", ".join(unclaimed),
+                        request.feedstock, exc)
 
     def _tell(self, record: dict[str, Any]) -> None:
         results = {k: OutputResult.from_json(o["result"]) for k, o in record["outputs"].items()}
