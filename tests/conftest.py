@@ -44,12 +44,14 @@ def make_forge(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 def migrate(
-    forge: LocalForge, state_root: Path, migration: str = "output-validation", **options
-) -> RunSummary:  # type: ignore[no-untyped-def]
+    forge: LocalForge, state_root: Path, migration: str = "output-validation", *,
+    repos=None, **options,  # type: ignore[no-untyped-def]
+) -> RunSummary:
     options.setdefault("renderer", "none")
     options.setdefault("jobs", 2)
     mig = migrations.get(migration)
-    return run_migration(forge, mig, StateDir(state_root, mig.name), Options(**options))
+    return run_migration(forge, mig, StateDir(state_root, mig.name), Options(**options),
+                         repos=repos)
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,

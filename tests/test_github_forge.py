@@ -124,9 +124,6 @@ def test_organisation_secret_visibility_and_selected_repos(
     assert len(github_server.entries()) == before + 1
     assert github_server.model.ci_secrets(second.name) == {"STAGING_BINSTAR_TOKEN": "s"}
     assert "STAGING_BINSTAR_TOKEN" not in github_server.model.ci_secrets(third.name)
-    forge.set_org_secret_repos("STAGING_BINSTAR_TOKEN", [second.id, third.id])
-    assert github_server.model.org_secrets["STAGING_BINSTAR_TOKEN"].selected == {
-        second.id, third.id}
     forge.put_org_secret("STAGING_BINSTAR_TOKEN", seal(key, Secret("s2")), key.key_id,
                          visibility="all")
     assert github_server.model.ci_secrets(third.name)["STAGING_BINSTAR_TOKEN"] == "s2"

@@ -220,10 +220,6 @@ def test_staging_token_is_one_org_secret_for_selected_feedstocks(make_forge,
             writes.append(f"put {name}")
             super().put_org_secret(name, *args, **kwargs)
 
-        def set_org_secret_repos(self, name, ids):  # type: ignore[no-untyped-def]
-            writes.append(f"set {name} {len(ids)}")
-            super().set_org_secret_repos(name, ids)
-
         def add_org_secret_repo(self, name, repo):  # type: ignore[no-untyped-def]
             writes.append(f"add {name}")
             super().add_org_secret_repo(name, repo)
@@ -237,12 +233,24 @@ def test_staging_token_is_one_org_secret_for_selected_feedstocks(make_forge,
     assert info.selected_repository_ids == {r.id for r in repos if not r.archived}
     archived = next(r for r in repos if r.archived)
     assert "STAGING_BINSTAR_TOKEN" not in forge.ci_secrets(archived)
-    # a feedstock unarchived later joins the selection in one bulk write
+    # a feedstock unarchived later is added on its own, with a call that only adds
     forge.set_archived(archived.name, False)
     writes.clear()
     migrate(Counting(forge.root), tmp_path / "state2")
-    assert writes == ["set STAGING_BINSTAR_TOKEN 8"]
+    assert writes == ["add STAGING_BINSTAR_TOKEN"]
     assert "STAGING_BINSTAR_TOKEN" in LocalForge(forge.root).ci_secrets(archived)
+
+
+def test_the_first_shard_selects_every_feedstock_for_the_staging_token(
+    make_forge, tmp_path: Path,
+) -> None:
+    forge = make_forge(count=6, corpus_share=0)
+    first = [r for r in forge.list_feedstocks() if not r.archived][:2]
+    migrate(forge, tmp_path / "state", repos=first)
+    info = forge.org_secret("STAGING_BINSTAR_TOKEN")
+    assert info is not None
+    assert info.selected_repository_ids == {r.id for r in forge.list_feedstocks()
+                                            if not r.archived}
 
 
 def test_verify_refuses_a_registry_that_does_not_hold_the_new_hash(

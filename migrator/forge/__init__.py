@@ -89,10 +89,6 @@ class Forge(Protocol):
 
     def add_org_secret_repo(self, name: str, repo: RepoInfo) -> None: ...
 
-    def set_org_secret_repos(self, name: str, repo_ids: list[int]) -> None:
-        """Replace an organisation secret's selected repositories in one write."""
-        ...
-
     # conversation with maintainers
     def comment_on_commit(self, repo: str, sha: str, body: str) -> None: ...
 

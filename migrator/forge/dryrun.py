@@ -94,9 +94,6 @@ class DryRunForge:
     def add_org_secret_repo(self, name: str, repo: RepoInfo) -> None:
         self._record("org-secret-repo", repo.name, name)
 
-    def set_org_secret_repos(self, name: str, repo_ids: list[int]) -> None:
-        self._record("org-secret-repos", self.org, f"{name}: {len(repo_ids)} repositories")
-
     def comment_on_commit(self, repo: str, sha: str, body: str) -> None:
         self._record("comment", repo, sha)
 

@@ -242,17 +242,6 @@ class GithubForge:
             self._org_secrets[name] = info._replace(
                 selected_repository_ids=info.selected_repository_ids | {repo.id})
 
-    def set_org_secret_repos(self, name: str, repo_ids: list[int]) -> None:
-        """One request for a whole run: these repositories, and only these, read `name`."""
-        ids = sorted(set(repo_ids))
-        self._call("PUT", self._org_path("actions", "secrets", name, "repositories"),
-                   f"choosing the repositories that read {name}",
-                   body={"selected_repository_ids": ids})
-        with self._org_lock:
-            info = self._org_secrets.get(name)
-            if info is not None:
-                self._org_secrets[name] = info._replace(selected_repository_ids=frozenset(ids))
-
     # -- conversation with maintainers -------------------------------------------------
     def comment_on_commit(self, repo: str, sha: str, body: str) -> None:
         self._call("POST", self._path(repo, "commits", sha, "comments"),

@@ -205,16 +205,6 @@ class LocalForge:
             item["selected_repository_ids"] = sorted({*item["selected_repository_ids"], repo.id})
             self._keep(None, data)
 
-    def set_org_secret_repos(self, name: str, repo_ids: list[int]) -> None:
-        with locked(self._secret_file(None).with_suffix(".lock")):
-            data = self._secrets(None)
-            item = data["secrets"].get(name)
-            if item is None:
-                raise StepFailed(f"organisation secret {name} does not exist")
-            item["visibility"] = "selected"
-            item["selected_repository_ids"] = sorted(set(repo_ids))
-            self._keep(None, data)
-
     def ci_secrets(self, repo: RepoInfo) -> dict[str, str]:
         """What a CI job of `repo` is given: its repository secrets and the organisation
         secrets it may read, decrypted. This is the CI runner's view, not an API call."""

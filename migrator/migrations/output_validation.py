@@ -72,32 +72,22 @@ def rerender(task: FeedstockTask) -> str:
 
 def setup(context: RunContext, repos: list[RepoInfo]) -> None:
     """The staging token is one organisation secret shared by every feedstock, limited to
-    the selected feedstock repositories: one write covers every repository of the run,
-    instead of one write per repository."""
+    the selected feedstock repositories. It is created once with every feedstock of the
+    organisation selected (one write for all, whichever shard runs first); a feedstock
+    created later is added by `staging-access` with GitHub's per-repository call, which
+    only adds, so concurrent runs cannot drop each other's repositories."""
     forge = context.forge
     name = token_steps.STAGING_TOKEN
     if os.environ.get(name):
         context.remember_secret(Secret(os.environ[name]))  # never let it into a commit
-    wanted = {r.id for r in repos if not r.archived}
-    info = forge.org_secret(name)
-    if info is None:
-        staging = _staging_value(forge)
-        context.remember_secret(staging)
-        key = forge.org_public_key()
-        forge.put_org_secret(name, seal(key, staging), key.key_id, visibility="selected",
-                             selected_repository_ids=sorted(wanted))
+    if forge.org_secret(name) is not None:
         return
-    # The selection is read, widened and written whole, so a concurrent run (another
-    # shard) can overwrite it: read it back and widen again until ours are all in.
-    for _ in range(5):
-        if info is None or info.visibility != "selected" or wanted <= info.selected_repository_ids:
-            return
-        forge.set_org_secret_repos(name, sorted(info.selected_repository_ids | wanted))
-        info = forge.org_secret(name)
-        with context.lock:
-            context.shared.pop("staging", None)
-    raise UserError(f"could not add this run's repositories to {name}: the selection keeps "
-                    "changing under it")
+    everyone = sorted({r.id for r in forge.list_feedstocks() if not r.archived})
+    staging = _staging_value(forge)
+    context.remember_secret(staging)
+    key = forge.org_public_key()
+    forge.put_org_secret(name, seal(key, staging), key.key_id, visibility="selected",
+                         selected_repository_ids=everyone)
 
 
 def _staging_value(forge: Forge) -> Secret:
