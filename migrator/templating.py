@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,17 @@ import jinja2
 
 from migrator.errors import UserError
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+def _templates() -> Path:
+    # a checkout (or editable install) keeps them beside the package; a regular install
+    # puts them under <prefix>/share/migrator (pyproject's data-files)
+    beside = Path(__file__).resolve().parent.parent / "templates"
+    if beside.is_dir():
+        return beside
+    return Path(sys.prefix) / "share" / "migrator" / "templates"
+
+
+TEMPLATES = _templates()
 
 
 @functools.cache
@@ -22,7 +33,7 @@ def make_environment(folder: Path) -> jinja2.Environment:
     """Templates render text files exactly: kept final newlines, no HTML escaping, and
     an undefined name is an error rather than an empty string."""
     if not folder.is_dir():
-        raise UserError(f"templates folder missing at {folder}; install migrator with pip -e")
+        raise UserError(f"templates folder missing at {folder}; reinstall migrator")
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(folder)),
         undefined=jinja2.StrictUndefined,

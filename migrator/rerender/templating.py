@@ -11,9 +11,9 @@ from typing import Any
 import jinja2
 
 from migrator.errors import StepFailed
-from migrator.templating import make_environment
+from migrator.templating import TEMPLATES, make_environment
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "ci"
+TEMPLATE_DIR = TEMPLATES / "ci"
 
 
 _SHELL_SAFE = re.compile(r"^[A-Za-z0-9_.,:/=+@%-]+$")
