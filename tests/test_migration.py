@@ -334,3 +334,20 @@ def test_time_budget_and_cap_leave_the_rest_for_later(make_forge, tmp_path: Path
     assert sum(spent.outcomes.values()) == 0 and spent.not_reached == 5
     rest = migrate(forge, tmp_path / "state", batch_size=2)
     assert sum(rest.outcomes.values()) == 5 and rest.not_reached == 0
+
+
+def test_a_feedstock_the_renderer_refuses_is_not_switched_over(make_forge,
+                                                               tmp_path: Path) -> None:
+    from test_bad_registries import commit_file
+
+    forge = make_forge(count=2, corpus_share=0)
+    commit_file(forge, "pkg00000-feedstock", "conda-forge.yml", "provider:\n  linux_64: circle\n",
+                tmp_path / "edit")
+    migrate(forge, tmp_path / "state", renderer="builtin")
+    record = statuses(tmp_path / "state")["pkg00000-feedstock"]
+    assert record["status"] == "failed"
+    assert record["reason"].startswith(
+        "set-config@main: the CI files could not be rerendered afterwards: ")
+    assert "circle" in record["reason"]
+    assert config_commits(forge, "pkg00000-feedstock") == []
+    assert statuses(tmp_path / "state")["pkg00001-feedstock"]["status"] == "done"

@@ -41,6 +41,7 @@ def set_config(task: FeedstockTask) -> str:
         if not text.strip() or text.strip() in ("[]", "{}"):
             outcome["note"] = f"{CONFIG} was empty; it now holds the key"
         path.write_bytes(new.encode("utf-8"))
+        _check_renderable(task, workdir)
         return True
 
     message = templating.render("commit/output-validation-config.txt.j2", migration=NAME)
@@ -48,6 +49,20 @@ def set_config(task: FeedstockTask) -> str:
     if sha is None:
         return f"{CONFIG} already had {cfyml.KEY}: true"
     return f"pushed {sha[:12]}" + (f" ({outcome['note']})" if "note" in outcome else "")
+
+
+def _check_renderable(task: FeedstockTask, workdir: Path) -> None:
+    """Switching the setting on is only half the change: when the builtin renderer would
+    refuse this feedstock, say so now, before the config commit, not after it."""
+    if task.context.options.renderer != "builtin":
+        return
+    from migrator.rerender.builtin import render_feedstock
+    from migrator.rerender.workdir import read_inputs
+
+    try:
+        render_feedstock(read_inputs(workdir))
+    except StepFailed as exc:
+        raise StepFailed(f"the CI files could not be rerendered afterwards: {exc}") from None
 
 
 def rerender(task: FeedstockTask) -> str:
