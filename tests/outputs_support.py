@@ -6,7 +6,6 @@ import hashlib
 import io
 import json
 import os
-import subprocess
 import tarfile
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from leakscan import scan
 
 from migrator.forge.local import LocalForge
 from migrator.forge.seed import create_forge
@@ -122,19 +122,7 @@ def tar_bz2(path: Path, index: Mapping[str, Any], members: Iterable[tuple[Any, .
 
 def leaks(needles: Iterable[str], trees: Iterable[Path], texts: Iterable[str] = ()) -> list[str]:
     """Where any needle appears: files, decompressed git objects, captured texts."""
-    wanted = [n.encode() for n in needles]
-    hits = []
-    for tree in trees:
-        for path in tree.rglob("*"):
-            if path.is_file() and any(n in path.read_bytes() for n in wanted):
-                hits.append(str(path))
-            if path.is_dir() and path.suffix == ".git" and (path / "objects").is_dir():
-                blobs = subprocess.run(
-                    ["git", "cat-file", "--batch-all-objects", "--batch"], cwd=path,
-                    capture_output=True, check=True).stdout
-                hits += [f"git objects of {path}" for n in wanted if n in blobs]
-    hits += [f"text #{i}" for i, t in enumerate(texts) for n in wanted if n.decode() in t]
-    return hits
+    return scan(needles, trees=trees, texts=texts)
 
 
 def solve(channel_url: str, specs: list[str]) -> list[dict[str, Any]]:
