@@ -270,3 +270,32 @@ def test_verify_refuses_a_registry_that_does_not_hold_the_new_hash(
         assert record["reason"] == ("verify-token: the registry has no live entry matching "
                                     "the new token")
         assert "set-config@main" not in record["steps"]
+
+
+def test_a_change_carrying_token_material_is_never_pushed(make_forge, tmp_path: Path) -> None:
+    from migrator.errors import StepFailed
+    from migrator.state import StateDir
+    from migrator.task import FeedstockTask, Options, RunContext
+    from migrator.workcopy import commit_and_push
+
+    forge = make_forge(count=1, corpus_share=0)
+    repo = forge.list_feedstocks()[0]
+    context = RunContext(forge=forge, options=Options(), workroot=tmp_path)
+    token = Secret.new_token()
+    context.remember_secret(token)
+    record = StateDir(tmp_path / "state", "x").load(repo)
+    before = git("rev-parse", "main", cwd=forge.git_dir(repo.name))
+
+    def in_a_file(workdir: Path) -> bool:
+        (workdir / "recipe" / "build.sh").write_text(f"export T={token.reveal()}\n")
+        return True
+
+    for edit, message in ((in_a_file, "harmless message"),
+                          (lambda wd: bool((wd / "x").write_text("x")), f"oops {token.reveal()}")):
+        task = FeedstockTask(context=context, repo=repo, record=record, branch="main")
+        with pytest.raises(StepFailed) as info:
+            commit_and_push(task, edit=edit, message=message)
+        assert str(info.value) == "refused to push: the change contains token material"
+        assert token.reveal() not in str(info.value)
+        task.cleanup()
+    assert git("rev-parse", "main", cwd=forge.git_dir(repo.name)) == before
