@@ -39,8 +39,8 @@ def run_migration(
     workroot: Path | None = None,
 ) -> RunSummary:
     started = time.monotonic()
-    todo, untouched = select_pending(state, repos if repos is not None else forge.list_feedstocks(),
-                              options)
+    listed = repos if repos is not None else forge.list_feedstocks()
+    todo, untouched = select_pending(state, listed, options)
     limit = options.max_feedstocks
     not_reached = max(0, len(todo) - limit) if limit is not None else 0
     todo = todo[:limit] if limit is not None else todo
