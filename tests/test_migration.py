@@ -351,3 +351,16 @@ def test_a_feedstock_the_renderer_refuses_is_not_switched_over(make_forge,
     assert "circle" in record["reason"]
     assert config_commits(forge, "pkg00000-feedstock") == []
     assert statuses(tmp_path / "state")["pkg00001-feedstock"]["status"] == "done"
+
+
+def test_generated_feedstocks_get_the_ci_files_a_direct_render_gives() -> None:
+    from migrator.forge.seed import _with_ci_files
+    from migrator.forge.seed_content import generated
+    from migrator.rerender import seed_ci_files
+
+    for index in range(60):
+        seed = generated(index)
+        direct = seed_ci_files({p: d for p, (d, _) in seed.files.items()})
+        shared = _with_ci_files(seed.name, seed.files)
+        assert direct, index
+        assert {p: shared[p][0] for p in direct} == direct, index

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from migrator.errors import UserError
+from migrator.errors import StepFailed, UserError
 from migrator.fileio import write_json
 from migrator.forge import gitobjects
 from migrator.forge.local import FORMAT, LocalForge
@@ -19,6 +21,7 @@ from migrator.forge.seed_content import (
     corpus_feedstocks,
     generated,
 )
+from migrator.rerender import EXECUTABLE_PATHS, seed_ci_files
 
 REGISTRIES = ("feedstock-tokens", "feedstock-outputs")
 FIRST_ID = 100_000
@@ -73,7 +76,7 @@ def _write_feedstock_job(job: tuple[Path, int, FeedstockSeed]) -> tuple[str, dic
     path = root / "git" / f"{name}.git"
     db = gitobjects.init_bare(path, default_branch="main")
     if not seed.empty:
-        files = _with_ci_files(seed.files)
+        files = _with_ci_files(seed.name if seed.source == "generated" else None, seed.files)
         sha = gitobjects.commit(db, files, message=f"Initial feedstock commit for {seed.name}")
         for branch in ("main", *seed.extra_branches):
             gitobjects.set_ref(path, branch, sha)
@@ -86,19 +89,36 @@ def _write_feedstock_job(job: tuple[Path, int, FeedstockSeed]) -> tuple[str, dic
     return name, meta
 
 
-def _with_ci_files(files: Files) -> Files:
+def _with_ci_files(generated_name: str | None, files: Files) -> Files:
     try:
-        from migrator.rerender import seed_ci_files
-    except ImportError:  # the renderer is optional for bare seeding
-        return files
-    try:
-        rendered = seed_ci_files({path: data for path, (data, _) in files.items()})
-    except Exception:  # an unrenderable seed keeps its own files; the migration reports it
+        if generated_name is None:
+            rendered = seed_ci_files({path: data for path, (data, _) in files.items()})
+        else:
+            rendered = _generated_ci_files(generated_name, files)
+    except StepFailed:  # an unrenderable seed keeps its own files; the migration reports it
         return files
     merged = dict(files)
     for path, data in rendered.items():
-        merged[path] = (data, path.endswith(".sh"))
+        merged[path] = (data, path in EXECUTABLE_PATHS)
     return merged
+
+
+_RENDERED: dict[str, dict[str, bytes]] = {}  # per worker process
+_SOURCE_HASH = re.compile(rb"sha256: [0-9a-f]{64}")  # the only other per-name input
+
+
+def _generated_ci_files(name: str, files: Files) -> dict[str, bytes]:
+    """Generated feedstocks differ only in their name, so their CI files are rendered
+    once per shape with a stand-in name of the same length (aligned lines stay aligned)
+    and the name is filled in; most of a large forge's creation time was rendering."""
+    stand_in = ("q" + "z" * len(name))[: len(name)]
+    inputs = {p: _SOURCE_HASH.sub(b"sha256: " + b"0" * 64, d.replace(name.encode(),
+                                                                     stand_in.encode()))
+              for p, (d, _) in files.items()}
+    key = hashlib.sha256(repr(sorted(inputs.items())).encode()).hexdigest()
+    if key not in _RENDERED:
+        _RENDERED[key] = seed_ci_files(inputs)
+    return {p: d.replace(stand_in.encode(), name.encode()) for p, d in _RENDERED[key].items()}
 
 
 def _write_registry(root: Path, name: str) -> None:
