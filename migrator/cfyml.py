@@ -75,7 +75,7 @@ def enable_output_validation(text: str) -> str | None:
         new = _insert_in_flow(text)
     else:
         new = _insert_first(text, data, nl)
-    _check(text, data, new)
+    _check(data, new)
     return new
 
 
@@ -150,7 +150,7 @@ def _insert_in_flow(text: str) -> str:
     return f"{text[:close].rstrip()}, {KEY}: true{text[close:]}"
 
 
-def _check(before_text: str, before: Any, after_text: str) -> None:
+def _check(before: Any, after_text: str) -> None:
     try:
         after = _load(after_text)
     except StepFailed:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
-import os
 import tempfile
 import time
 import zlib
@@ -175,8 +173,3 @@ def _status(args: argparse.Namespace) -> int:
     else:
         print(report.format_text(summary))
     return 0
-
-
-def quiet_logging() -> None:
-    if not os.environ.get("MIGRATOR_DEBUG"):
-        logging.getLogger("migrator").setLevel(logging.WARNING)

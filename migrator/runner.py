@@ -49,7 +49,7 @@ def run_migration(
     outcomes: Counter[str] = Counter()
     try:
         if todo and migration.setup is not None:
-            migration.setup(context, todo)
+            migration.setup(context)
         for start in range(0, len(todo), options.batch_size):
             if _out_of_time(started, options):
                 not_reached += len(todo) - start

@@ -26,7 +26,6 @@ class Options:
     provider: str = "github_actions"
     time_budget: float | None = None
     max_feedstocks: int | None = None
-    dry_run: bool = False
 
 
 @dataclass

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
-from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -137,7 +135,3 @@ def describe(forge: LocalForge) -> dict[str, int]:
         "feedstocks": len(feedstocks),
         "archived": sum(r.archived for r in feedstocks),
     }
-
-
-def seed_summary(seeds: Iterable[FeedstockSeed]) -> str:
-    return json.dumps([s.name for s in seeds])

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
-    from migrator.forge import RepoInfo
     from migrator.task import FeedstockTask, RunContext
 
 
@@ -32,6 +31,6 @@ class Migration(NamedTuple):
     name: str
     summary: str
     steps: tuple[Step, ...]
-    setup: Callable[[RunContext, list[RepoInfo]], None] | None = None
+    setup: Callable[[RunContext], None] | None = None
     # commits what batched steps staged; returns a reason for each feedstock it refused
     flush: Callable[[RunContext], dict[str, str]] | None = None

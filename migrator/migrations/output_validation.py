@@ -8,7 +8,7 @@ from pathlib import Path
 
 from migrator import cfyml, templating
 from migrator.errors import StepFailed, UserError
-from migrator.forge import Forge, RepoInfo
+from migrator.forge import Forge
 from migrator.migrations import outputs_steps, token_steps
 from migrator.migrations.base import Migration, Step
 from migrator.sealing import seal
@@ -85,7 +85,7 @@ def rerender(task: FeedstockTask) -> str:
     return f"pushed {sha[:12]} ({renderer.name} {version})"
 
 
-def setup(context: RunContext, repos: list[RepoInfo]) -> None:
+def setup(context: RunContext) -> None:
     """The staging token is one organisation secret shared by every feedstock, limited to
     the selected feedstock repositories. It is created once with every feedstock of the
     organisation selected (one write for all, whichever shard runs first); a feedstock

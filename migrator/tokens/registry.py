@@ -60,13 +60,12 @@ def apply(entries: list[Entry], change: Change) -> list[Entry]:
 class RegistryWriter:
     """Stages changes from many feedstocks and writes them as one commit per flush."""
 
-    def __init__(self, forge: Forge, workroot: Path, *, leak_guard: Iterable[Secret] = ()) -> None:
+    def __init__(self, forge: Forge, workroot: Path) -> None:
         self.forge = forge
         self.workroot = workroot
         self._pending: list[Change] = []
         self._lock = threading.Lock()
         self._workdir: Path | None = None
-        self._leak_guard = leak_guard
 
     def stage(self, change: Change) -> None:
         with self._lock:
@@ -150,12 +149,6 @@ class RegistryWriter:
         with self._lock:
             workdir = self._clone()
             return self._read(workdir / token_path(feedstock))
-
-    def refresh(self) -> None:
-        with self._lock:
-            if self._workdir is not None:
-                self.forge.fetch(self._workdir, REPO, "main")
-                git("reset", "--hard", "-q", "FETCH_HEAD", cwd=self._workdir)
 
     def _discard_workdir(self) -> None:
         with self._lock:
