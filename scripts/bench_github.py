@@ -27,17 +27,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from github_server import Faults, GithubServer  # noqa: E402
-from github_server.checks import cost, provisioning_problems, write_rate  # noqa: E402
-
-from migrator import migrations  # noqa: E402
-from migrator.forge.github import GithubForge, github_forge_from_env  # noqa: E402
-from migrator.forge.local import LocalForge  # noqa: E402
-from migrator.forge.seed import create_forge  # noqa: E402
-from migrator.pacing import Ceiling, Pacer  # noqa: E402
-from migrator.runner import RunSummary, run_migration  # noqa: E402
-from migrator.state import StateDir  # noqa: E402
-from migrator.task import Options  # noqa: E402
+from migrator.bot import migrations  # noqa: E402
+from migrator.bot.runner import RunSummary, run_migration  # noqa: E402
+from migrator.bot.state import StateDir  # noqa: E402
+from migrator.bot.task import Options  # noqa: E402
+from migrator.forges.github import GithubForge, github_forge_from_env  # noqa: E402
+from migrator.forges.local import LocalForge  # noqa: E402
+from migrator.forges.pacing import Ceiling, Pacer  # noqa: E402
+from testing.github_server import Faults, GithubServer  # noqa: E402
+from testing.github_server.checks import cost, provisioning_problems, write_rate  # noqa: E402
+from testing.seed import create_forge  # noqa: E402
 
 STAGING = "staging-token-for-the-benchmark"
 MIGRATION = migrations.get("output-validation")

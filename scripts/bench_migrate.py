@@ -25,16 +25,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from migrator import migrations  # noqa: E402
-from migrator.fileio import write_json  # noqa: E402
-from migrator.forge.local import LocalForge  # noqa: E402
-from migrator.forge.seed import create_forge  # noqa: E402
-from migrator.gitcmd import git  # noqa: E402
-from migrator.runner import run_migration, select_pending  # noqa: E402
-from migrator.state import StateDir  # noqa: E402
-from migrator.task import Options  # noqa: E402
-from migrator.tokens.hashing import hash_token  # noqa: E402
-from migrator.tokens.secret import Secret  # noqa: E402
+from migrator.bot import migrations  # noqa: E402
+from migrator.bot.runner import run_migration, select_pending  # noqa: E402
+from migrator.bot.state import StateDir  # noqa: E402
+from migrator.bot.task import Options  # noqa: E402
+from migrator.core.files import write_json  # noqa: E402
+from migrator.core.git import git  # noqa: E402
+from migrator.core.secret import Secret  # noqa: E402
+from migrator.forges.local import LocalForge  # noqa: E402
+from migrator.registries.token_hashing import hash_token  # noqa: E402
+from testing.seed import create_forge  # noqa: E402
 
 
 def floor(forge: LocalForge, scratch: Path, jobs: int) -> float:

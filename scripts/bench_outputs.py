@@ -31,18 +31,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from migrator.forge.seed import create_forge  # noqa: E402
-from migrator.gitcmd import git  # noqa: E402
-from migrator.outputs import layout, registry  # noqa: E402
-from migrator.outputs.build import build_package  # noqa: E402
-from migrator.outputs.channel import hash_file  # noqa: E402
-from migrator.outputs.dists import parse_dist  # noqa: E402
-from migrator.outputs.local_channel import LocalChannel  # noqa: E402
-from migrator.outputs.local_index import LocalIndex  # noqa: E402
-from migrator.outputs.local_reindex import reindex  # noqa: E402
-from migrator.sealing import seal  # noqa: E402
-from migrator.tokens.hashing import hash_token  # noqa: E402
-from migrator.tokens.secret import Secret  # noqa: E402
+from migrator.channels.base import hash_file  # noqa: E402
+from migrator.channels.dists import parse_dist  # noqa: E402
+from migrator.channels.local import LocalChannel  # noqa: E402
+from migrator.channels.local_index import LocalIndex  # noqa: E402
+from migrator.channels.local_reindex import reindex  # noqa: E402
+from migrator.core.git import git  # noqa: E402
+from migrator.core.secret import Secret  # noqa: E402
+from migrator.forges.sealing import seal  # noqa: E402
+from migrator.registries import outputs_registry as registry  # noqa: E402
+from migrator.registries.token_hashing import hash_token  # noqa: E402
+from migrator.service import local_setup as layout
+from testing.build_package import build_package  # noqa: E402
+from testing.seed import create_forge  # noqa: E402
 
 SUBDIR = "linux-64"
 

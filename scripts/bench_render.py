@@ -24,11 +24,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from migrator.cfyml import enable_output_validation  # noqa: E402
-from migrator.errors import StepFailed  # noqa: E402
+from migrator.core.errors import MigratorError  # noqa: E402
+from migrator.feedstock.cfyml import enable_output_validation  # noqa: E402
 from migrator.rerender.builtin import BuiltinRenderer, render_feedstock  # noqa: E402
 
-CORPUS = ROOT / "migrator" / "seed" / "corpus" / "feedstocks"
+CORPUS = ROOT / "testing" / "corpus" / "feedstocks"
 INPUTS = ("conda-forge.yml", "recipe/", ".ci_support/")
 
 
@@ -47,7 +47,7 @@ def corpus_feedstocks() -> list[dict[str, bytes]]:
             if edited is not None:
                 files["conda-forge.yml"] = edited.encode()
             render_feedstock(files)
-        except StepFailed:
+        except MigratorError:
             continue  # not renderable by the builtin renderer (see the corpus tests)
         found.append(files)
     return found
@@ -85,7 +85,7 @@ def time_on_disk(feedstocks: list[dict[str, bytes]]) -> list[float]:
 # ---------------------------------------------------------------------------------------
 # HOOK: the share of a whole migration's time that is spent rendering.
 # Return the wall time, in seconds, of running the output-validation migration
-# (migrator.runner) over `count` seeded feedstocks with the builtin renderer, or None
+# (migrator.bot.runner) over `count` seeded feedstocks with the builtin renderer, or None
 # while this is not wired. The report divides the render time by it.
 # ---------------------------------------------------------------------------------------
 def migration_seconds(*, count: int) -> float | None:
@@ -93,11 +93,11 @@ def migration_seconds(*, count: int) -> float | None:
     and print the rerender step's share of the time spent in steps."""
     import tempfile
 
-    from migrator import migrations
-    from migrator.forge.seed import create_forge
-    from migrator.runner import run_migration
-    from migrator.state import StateDir
-    from migrator.task import Options
+    from migrator.bot import migrations
+    from migrator.bot.runner import run_migration
+    from migrator.bot.state import StateDir
+    from migrator.bot.task import Options
+    from testing.seed import create_forge
 
     with tempfile.TemporaryDirectory(prefix="bench-render-") as tmp:
         forge = create_forge(Path(tmp) / "forge", count=count, corpus_share=0)

@@ -19,10 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from migrator.forge.seed import create_forge  # noqa: E402
-from migrator.tokens.hashing import hash_token, verify  # noqa: E402
-from migrator.tokens.registry import Change, RegistryWriter  # noqa: E402
-from migrator.tokens.secret import Secret  # noqa: E402
+from migrator.core.secret import Secret  # noqa: E402
+from migrator.registries.token_hashing import hash_token, verify  # noqa: E402
+from migrator.registries.token_registry import Change, RegistryWriter  # noqa: E402
+from testing.seed import create_forge  # noqa: E402
 
 
 def hash_cost(rounds: int) -> tuple[float, float]:

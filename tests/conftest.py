@@ -1,23 +1,24 @@
 from __future__ import annotations
 
-import os
+import secrets
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from migrator import migrations
-from migrator.forge.local import LocalForge
-from migrator.forge.seed import create_forge
-from migrator.runner import RunSummary, run_migration
-from migrator.state import StateDir
-from migrator.task import Options
-from migrator.tokens.secret import Secret
+from migrator.core.secret import Secret
+from migrator.forges.local import LocalForge
+from testing.runs import HARNESS, ROOT, migrate, run_cli  # noqa: F401
+from testing.seed import create_forge
 
-ROOT = Path(__file__).resolve().parent.parent
-HARNESS = Path(__file__).resolve().parent / "harness"
+
+@pytest.fixture(autouse=True)
+def staging_token(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The organisation's staging token, given by the admin in the environment."""
+    value = secrets.token_hex(32)
+    monkeypatch.setenv("STAGING_BINSTAR_TOKEN", value)
+    return value
 
 
 @pytest.fixture
@@ -41,29 +42,6 @@ def make_forge(tmp_path: Path):  # type: ignore[no-untyped-def]
         return create_forge(tmp_path / "forge", count=count, workers=1, **kwargs)
 
     return make
-
-
-def migrate(
-    forge: LocalForge, state_root: Path, migration: str = "output-validation", *,
-    repos=None, **options,  # type: ignore[no-untyped-def]
-) -> RunSummary:
-    options.setdefault("renderer", "none")
-    options.setdefault("jobs", 2)
-    mig = migrations.get(migration)
-    return run_migration(forge, mig, StateDir(state_root, mig.name), Options(**options),
-                         repos=repos)
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
-            check: bool = False, token_log: Path | None = None,
-            ) -> subprocess.CompletedProcess[str]:
-    full_env = dict(os.environ)
-    full_env["PYTHONPATH"] = os.pathsep.join([str(HARNESS), str(ROOT)])
-    if token_log is not None:
-        full_env["MIGRATOR_TEST_TOKEN_LOG"] = str(token_log)
-    full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "migrator", *args], env=full_env, cwd=cwd,
-                          capture_output=True, text=True, check=check)
 
 
 @pytest.fixture

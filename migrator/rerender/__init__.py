@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Protocol
 
-from migrator.errors import UserError
+from migrator.core.errors import UserError
 from migrator.rerender.builtin import (
     EXECUTABLE_PATHS,
     OWNED_PATHS,

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import NamedTuple
 
 import migrator
-from migrator.errors import StepFailed
+from migrator.feedstock.recipe import read_recipe
+from migrator.rerender.ci_templates import TEMPLATE_DIR, render_template
 from migrator.rerender.context import template_context
 from migrator.rerender.jobs import Plan, plan_jobs
-from migrator.rerender.recipe import read_recipe
+from migrator.rerender.refused import RenderError
 from migrator.rerender.settings import read_settings
-from migrator.rerender.templating import TEMPLATE_DIR, render_template
 from migrator.rerender.variants import read_variants
 from migrator.rerender.workdir import apply_outputs, read_inputs
 
@@ -52,7 +52,7 @@ def render_feedstock(
     files: Mapping[str, bytes], *, template_dir: Path = TEMPLATE_DIR
 ) -> Rendered:
     """Render every CI file from a feedstock's files (paths relative to its root).
-    Raises StepFailed, naming the file or template at fault, on any bad input."""
+    Raises RenderError, naming the file or template at fault, on any bad input."""
     settings = read_settings(_config_text(files))
     recipe = read_recipe(
         files, recipe_dir=settings.recipe_dir, prefer_v1=settings.build_tool == "rattler-build"
@@ -64,7 +64,7 @@ def render_feedstock(
         if is_skipped(path, settings.skip_render):
             continue
         if path == CONFIG_FILE or path.startswith(f"{settings.recipe_dir}/"):
-            raise StepFailed(f"{path} is inside the recipe; refusing to render over it")
+            raise RenderError(f"{path} is inside the recipe; refusing to render over it")
         text = render_template(TEMPLATES[path], context, template_dir=template_dir)
         rendered[path] = text.encode("utf-8")
     return Rendered(files=rendered, skip_render=settings.skip_render)
@@ -77,7 +77,7 @@ def _config_text(files: Mapping[str, bytes]) -> str | None:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise StepFailed(f"{CONFIG_FILE} is not UTF-8 text") from None
+        raise RenderError(f"{CONFIG_FILE} is not UTF-8 text") from None
 
 
 def _paths(plan: Plan) -> set[str]:

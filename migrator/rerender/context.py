@@ -7,9 +7,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from migrator.errors import StepFailed
+from migrator.feedstock.recipe import Recipe
 from migrator.rerender.jobs import Plan
-from migrator.rerender.recipe import Recipe
+from migrator.rerender.refused import RenderError
 from migrator.rerender.settings import Settings
 
 # The secrets every build gets, and the two output validation adds.
@@ -63,7 +63,7 @@ def _azure_os(os_: str, jobs: tuple[Any, ...], azure: Mapping[str, Any]) -> dict
     if isinstance(settings.get("variables"), dict):
         for key, value in settings["variables"].items():
             if not _VARIABLE.match(str(key)):
-                raise StepFailed(f"conda-forge.yml: azure variable {key!r} is not a name")
+                raise RenderError(f"conda-forge.yml: azure variable {key!r} is not a name")
             variables[str(key)] = _scalar(value)
     timeout = settings.get("timeoutInMinutes", azure.get("timeout_minutes"))
     return {

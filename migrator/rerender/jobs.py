@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from migrator.errors import StepFailed
+from migrator.rerender.refused import RenderError
 from migrator.rerender.settings import Settings
 from migrator.rerender.variants import Variant
 
@@ -109,7 +109,7 @@ def _provider(raw: str, platform: str) -> tuple[str, bool]:
         return raw, False
     if raw.startswith("cirun-") and _LABEL.match(raw):
         return GITHUB_ACTIONS, True
-    raise StepFailed(
+    raise RenderError(
         f"{platform} builds on {raw!r}, which the builtin renderer does not render "
         f"(it renders azure and github_actions); use the conda-smithy renderer"
     )
@@ -127,7 +127,7 @@ def _azure_image(os_: str, build_platform: str, azure: Mapping[str, Any]) -> tup
     pool = settings.get("pool") if isinstance(settings, dict) else None
     if isinstance(pool, dict) and isinstance(pool.get("vmImage"), str):
         if not _LABEL.match(pool["vmImage"]):
-            raise StepFailed(f"conda-forge.yml: azure.settings_{os_}.pool.vmImage is not an image")
+            raise RenderError(f"conda-forge.yml: azure.settings_{os_}.pool.vmImage is not an image")
         return (pool["vmImage"],)
     if build_platform == "osx_arm64":
         return ("macOS-15-arm64",)

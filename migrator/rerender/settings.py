@@ -6,8 +6,8 @@ import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from migrator.errors import StepFailed
-from migrator.rerender.yamlload import load_yaml
+from migrator.feedstock.yamlload import load_yaml
+from migrator.rerender.refused import RenderError
 
 KEY = "conda_forge_output_validation"
 DEFAULT_REMOTE_CI_SETUP = ("conda-forge-ci-setup=4", "conda-build>=24.1")
@@ -45,7 +45,7 @@ def read_settings(text: str | None) -> Settings:
     if data is None or data == []:
         data = {}  # conda-forge writes "empty" files as [] or {}
     if not isinstance(data, dict):
-        raise StepFailed(
+        raise RenderError(
             f"conda-forge.yml must hold a mapping at the top level, found {type(data).__name__}"
         )
     github = _mapping(data, "github")
@@ -75,7 +75,7 @@ def _mapping(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise StepFailed(f"conda-forge.yml: {key} must be a mapping, found {type(value).__name__}")
+        raise RenderError(f"conda-forge.yml: {key} must be a mapping, found {type(value).__name__}")
     return {str(k): v for k, v in value.items()}
 
 
@@ -84,7 +84,7 @@ def _checked(value: Any, pattern: re.Pattern[str], key: str) -> str | None:
         return None
     text = str(value)
     if not pattern.match(text):
-        raise StepFailed(f"conda-forge.yml: {key} has characters a CI file cannot hold: {text!r}")
+        raise RenderError(f"conda-forge.yml: {key} has characters a CI file cannot hold: {text!r}")
     return text
 
 
@@ -93,7 +93,7 @@ def _choice(data: Mapping[str, Any], key: str, choices: tuple[str, ...]) -> str 
     if value is None:
         return None
     if value not in choices:
-        raise StepFailed(
+        raise RenderError(
             f"conda-forge.yml: {key} is {value!r}; expected one of {', '.join(choices)}"
         )
     return str(value)
@@ -115,7 +115,7 @@ def _names(
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise StepFailed(f"conda-forge.yml: {key} must be a list of strings")
+        raise RenderError(f"conda-forge.yml: {key} must be a list of strings")
     if pattern is not None:
         for item in value:
             _checked(item, pattern, key)
@@ -126,6 +126,6 @@ def _recipe_dir(value: Any) -> str:
     text = str(value) if value else "recipe"
     parts = text.strip("/").split("/")
     if text.startswith("/") or any(p in ("", ".", "..") for p in parts):
-        raise StepFailed(f"conda-forge.yml: recipe_dir {text!r} must be a relative path")
+        raise RenderError(f"conda-forge.yml: recipe_dir {text!r} must be a relative path")
     _checked(text, _PATHLIKE, "recipe_dir")
     return "/".join(parts)

@@ -6,8 +6,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from migrator.errors import StepFailed, UserError
-from migrator.gitcmd import scrubbed_env
+from migrator.core.errors import UserError
+from migrator.core.git import scrubbed_env
+from migrator.rerender.refused import RenderError
 
 RERENDER_TIMEOUT = 900  # seconds; a rerender downloads the pinnings and renders every variant
 
@@ -65,11 +66,11 @@ def _run(args: list[str], *, cwd: Path | None, what: str) -> str:
             env=scrubbed_env(),
         )
     except subprocess.TimeoutExpired:
-        raise StepFailed(f"{what} did not finish within {RERENDER_TIMEOUT} s") from None
+        raise RenderError(f"{what} did not finish within {RERENDER_TIMEOUT} s") from None
     except OSError as exc:
-        raise StepFailed(f"{what} could not start: {exc.strerror or exc}") from None
+        raise RenderError(f"{what} could not start: {exc.strerror or exc}") from None
     if proc.returncode != 0:
         lines = (proc.stderr or proc.stdout).strip().splitlines()
         last = lines[-1] if lines else "no output"
-        raise StepFailed(f"{what} failed (exit {proc.returncode}): {last}")
+        raise RenderError(f"{what} failed (exit {proc.returncode}): {last}")
     return proc.stdout.strip()

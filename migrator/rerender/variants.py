@@ -6,8 +6,8 @@ import re
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from migrator.errors import StepFailed
-from migrator.rerender.yamlload import load_yaml
+from migrator.feedstock.yamlload import load_yaml
+from migrator.rerender.refused import RenderError
 
 CI_SUPPORT = ".ci_support"
 # Config names and images end up in generated YAML and shell; refuse anything unusual.
@@ -28,14 +28,14 @@ def read_variants(files: Mapping[str, bytes]) -> list[Variant]:
     prefix = f"{CI_SUPPORT}/"
     paths = sorted(p for p in files if p.startswith(prefix) and "/" not in p[len(prefix):])
     if not paths:
-        raise StepFailed(
+        raise RenderError(
             f"{CI_SUPPORT} is missing or empty: no variant files to render from "
             f"(conda-smithy creates them)"
         )
     variants = [_variant(p, files[p]) for p in paths if _is_variant_file(p[len(prefix):])]
     if not variants:
         found = ", ".join(p[len(prefix):] for p in paths)
-        raise StepFailed(
+        raise RenderError(
             f"{CI_SUPPORT} has no variant files (expected linux_*.yaml, osx_*.yaml or "
             f"win_*.yaml; found {found})"
         )
@@ -57,18 +57,19 @@ def _variant(path: str, raw: bytes) -> Variant:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise StepFailed(f"{path} is not UTF-8 text") from None
+        raise RenderError(f"{path} is not UTF-8 text") from None
     data = load_yaml(text, what=path)
     if not isinstance(data, dict):
-        raise StepFailed(f"{path} must hold a mapping of variant keys, found {type(data).__name__}")
+        raise RenderError(
+            f"{path} must hold a mapping of variant keys, found {type(data).__name__}")
     config = path.rsplit("/", 1)[1][: -len(".yaml")]
     if not _CONFIG.match(config):
-        raise StepFailed(f"{path}: the variant name has characters a CI file cannot hold")
+        raise RenderError(f"{path}: the variant name has characters a CI file cannot hold")
     platform = platform_of(config)
     image = data.get("docker_image")
     if isinstance(image, list):
         image = image[-1] if image else None
     docker_image = str(image) if image is not None and platform.startswith("linux") else None
     if docker_image is not None and not _IMAGE.match(docker_image):
-        raise StepFailed(f"{path}: docker_image {docker_image!r} is not an image name")
+        raise RenderError(f"{path}: docker_image {docker_image!r} is not an image name")
     return Variant(config=config, platform=platform, docker_image=docker_image)

@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from migrator.errors import StepFailed
+from migrator.rerender.refused import RenderError
 from migrator.rerender.settings import read_settings
 from migrator.rerender.variants import CI_SUPPORT
 
@@ -41,7 +41,7 @@ def _read(root: Path, name: str) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise StepFailed(f"{name} is unreadable: {exc.strerror or exc}") from None
+        raise RenderError(f"{name} is unreadable: {exc.strerror or exc}") from None
 
 
 def _inside(root: Path, name: str) -> Path:
@@ -49,7 +49,7 @@ def _inside(root: Path, name: str) -> Path:
     untrusted, and what the renderer reads or writes is committed and pushed."""
     path = (root / name).resolve()
     if not path.is_relative_to(root):
-        raise StepFailed(f"{name} leads outside the working copy (a symlink?)")
+        raise RenderError(f"{name} leads outside the working copy (a symlink?)")
     return path
 
 
@@ -64,7 +64,7 @@ def apply_outputs(
     Nothing outside `owned` is touched."""
     stray = sorted(set(outputs) - owned)
     if stray:
-        raise StepFailed(f"refusing to write files the renderer does not own: {stray}")
+        raise RenderError(f"refusing to write files the renderer does not own: {stray}")
     root = workdir.resolve()
     for path in sorted(owned):
         _inside(root, str(Path(path).parent))  # all checked before anything is written

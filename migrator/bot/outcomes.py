@@ -1,0 +1,11 @@
+"""How a step ends when it does not simply succeed."""
+
+from migrator.core.errors import MigratorError
+
+
+class StepFailed(MigratorError):
+    """A step could not complete for this feedstock; the message is the recorded reason."""
+
+
+class Skip(Exception):
+    """A step (or the whole feedstock) is deliberately left alone; the message says why."""

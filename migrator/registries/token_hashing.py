@@ -1,0 +1,82 @@
+"""The token hash format shared with the token registry and the validation service.
+
+scrypt over the UTF-8 bytes of the token's hex text, N=16384, r=8, p=1, 256-byte output,
+64-byte random salt; salt and hash stored as lowercase hex.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import time
+from typing import NamedTuple
+
+from migrator.core.secret import Secret
+
+SCRYPT_N = 16384
+SCRYPT_R = 8
+SCRYPT_P = 1
+HASH_BYTES = 256
+SALT_BYTES = 64
+# scrypt needs 128 * N * r bytes; give it a little room above that
+_MAXMEM = 128 * SCRYPT_N * SCRYPT_R * 2
+
+
+class Entry(NamedTuple):
+    """One registry entry. Hash and salt are public; they never reveal the token."""
+
+    salt: str
+    hashed_token: str
+    provider: str | None = None
+    expires_at: float | None = None
+
+    def is_live(self, provider: str | None, now: float | None = None) -> bool:
+        now = time.time() if now is None else now
+        if self.expires_at is not None and self.expires_at <= now:
+            return False
+        return self.provider is None or provider is None or self.provider == provider
+
+    def to_json(self) -> dict[str, object]:
+        data: dict[str, object] = {"salt": self.salt, "hashed_token": self.hashed_token}
+        if self.provider is not None:
+            data["provider"] = self.provider
+        if self.expires_at is not None:
+            data["expires_at"] = self.expires_at
+        return data
+
+
+def scrypt_hex(token: Secret, salt: bytes) -> str:
+    digest = hashlib.scrypt(
+        token.reveal().encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P,
+        dklen=HASH_BYTES, maxmem=_MAXMEM,
+    )
+    return digest.hex()
+
+
+def hash_token(
+    token: Secret, *, provider: str | None = None, expires_at: float | None = None
+) -> Entry:
+    salt = os.urandom(SALT_BYTES)
+    return Entry(salt.hex(), scrypt_hex(token, salt), provider, expires_at)
+
+
+def matches(token: Secret, entry: Entry) -> bool:
+    try:
+        salt = bytes.fromhex(entry.salt)
+    except ValueError:
+        return False
+    return hmac.compare_digest(scrypt_hex(token, salt), entry.hashed_token.lower())
+
+
+def verify(
+    token: Secret, entries: list[Entry], *, provider: str | None = None,
+    now: float | None = None,
+) -> bool:
+    """True when any live entry matches. Checks every live entry (no early exit on
+    the first non-match) so the time taken does not depend on which one matched."""
+    found = False
+    for entry in entries:
+        if entry.is_live(provider, now) and matches(token, entry):
+            found = True
+    return found

@@ -1,0 +1,111 @@
+"""Checking a feedstock token against the token registry (`feedstock-tokens`).
+
+conda-forge's rule: an entry is live for provider P when it names no provider or names
+P, and has no expiry or one in the future; the token is valid when a live entry
+matches (scrypt, see `migrator.registries.token_hashing`).
+
+What a wrong token learns is the same whether or not the feedstock has entries: every
+check computes scrypt at least `PADDED_CHECKS` times (a feedstock has one entry per CI
+provider, usually one or two), against dummy entries when there are too few real ones,
+and the answer names no entry. scrypt needs 16 MiB and tens of milliseconds, so at most
+`scrypt_workers` run at once, whatever the number of requests. A match is remembered
+in memory under an HMAC of the token with a per-process key, and counts only while its
+entry is still live.
+"""
+
+from __future__ import annotations
+
+import enum
+import hmac
+import os
+import threading
+import time
+from collections import OrderedDict
+
+from migrator.core.secret import Secret
+from migrator.forges import Forge
+from migrator.registries import RegistryError
+from migrator.registries import token_file as registry_file
+from migrator.registries.token_hashing import HASH_BYTES, SALT_BYTES, Entry, matches
+
+REPO = "feedstock-tokens"
+PADDED_CHECKS = 2
+_CACHE_SIZE = 4096
+
+
+class TokenRegistryError(Exception):
+    """The token registry could not be read."""
+
+
+class Verdict(enum.Enum):
+    VALID = "valid"
+    WRONG_PROVIDER = "wrong_provider"  # an entry of another provider matches
+    EXPIRED = "expired"  # only expired entries match
+    INVALID = "invalid"  # nothing matches
+
+
+def is_live(entry: Entry, provider: str | None, now: float) -> bool:
+    if entry.expires_at is not None and entry.expires_at <= now:
+        return False
+    return entry.provider is None or entry.provider == provider
+
+
+class TokenChecker:
+    def __init__(self, forge: Forge, *, scrypt_workers: int = 2) -> None:
+        self.forge = forge
+        self._key = os.urandom(32)
+        self._matched: OrderedDict[tuple[str, bytes], tuple[str, str]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._scrypt = threading.BoundedSemaphore(max(1, scrypt_workers))
+        self._dummies = [Entry(os.urandom(SALT_BYTES).hex(), "00" * HASH_BYTES)
+                         for _ in range(PADDED_CHECKS)]
+
+    def entries(self, feedstock: str) -> list[Entry]:
+        path = f"tokens/{feedstock}-feedstock.json"
+        try:
+            raw = self.forge.read_file(REPO, path)
+        except Exception as exc:
+            raise TokenRegistryError(f"cannot read {REPO}/{path}: {exc}") from None
+        if raw is None:
+            return []
+        try:
+            return registry_file.parse(raw.decode("utf-8", "replace"), where=f"{REPO}/{path}")
+        except RegistryError as exc:
+            raise TokenRegistryError(str(exc)) from None
+
+    def check(self, feedstock: str, token: Secret, *, provider: str | None,
+              now: float | None = None) -> bool:
+        return self.verdict(feedstock, token, provider=provider, now=now) is Verdict.VALID
+
+    def verdict(self, feedstock: str, token: Secret, *, provider: str | None,
+                now: float | None = None) -> Verdict:
+        now = time.time() if now is None else now
+        entries = self.entries(feedstock)
+        key = (feedstock, hmac.new(self._key, token.reveal().encode(), "sha256").digest())
+        with self._lock:
+            remembered = self._matched.get(key)
+        if remembered is not None and any(
+                (e.salt, e.hashed_token) == remembered and is_live(e, provider, now)
+                for e in entries):
+            return Verdict.VALID
+        padding = self._dummies[: max(0, PADDED_CHECKS - len(entries))]
+        found = [e for e in entries + padding if self._matches(token, e)]
+        found = [e for e in found if e not in padding]
+        live = [e for e in found if is_live(e, provider, now)]
+        if live:
+            self._remember(key, live[0])
+            return Verdict.VALID
+        if any(e.expires_at is None or e.expires_at > now for e in found):
+            return Verdict.WRONG_PROVIDER
+        return Verdict.EXPIRED if found else Verdict.INVALID
+
+    def _matches(self, token: Secret, entry: Entry) -> bool:
+        with self._scrypt:
+            return matches(token, entry)
+
+    def _remember(self, key: tuple[str, bytes], entry: Entry) -> None:
+        with self._lock:
+            self._matched[key] = (entry.salt, entry.hashed_token)
+            self._matched.move_to_end(key)
+            while len(self._matched) > _CACHE_SIZE:
+                self._matched.popitem(last=False)

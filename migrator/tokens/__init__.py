@@ -1,1 +1,0 @@
-"""Feedstock tokens: creation, hashing, the registry and its admin commands."""

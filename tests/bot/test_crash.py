@@ -1,0 +1,94 @@
+"""SIGKILL at every step boundary, resume, and prove nothing is lost, doubled or leaked."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from migrator.core.git import git
+from migrator.forges.local import LocalForge
+from migrator.registries import token_registry as registry
+from testing.leakscan import scan
+from testing.runs import run_cli
+from testing.tokens_support import independent_verify
+
+KILL_POINTS = [
+    "create-token:2", "register-hash.staged:2", "flush:1", "write-secret:2",
+    "staging-access:2", "verify-token:2", "register-outputs.staged:2", "flush:2",
+    "set-config:2", "rerender:2",
+]
+CONFIG_SUBJECT = "***NO_CI*** enable output validation"
+
+
+def git_shim(folder: Path, log: Path) -> Path:
+    """A `git` first on PATH that records every argument list, then runs the real git."""
+    folder.mkdir()
+    real = next(Path(p) / "git" for p in os.environ["PATH"].split(os.pathsep)
+                if (Path(p) / "git").is_file())
+    shim = folder / "git"
+    shim.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> "{log}"\nexec "{real}" "$@"\n')
+    shim.chmod(shim.stat().st_mode | stat.S_IEXEC)
+    return folder
+
+
+@pytest.mark.parametrize("kill_at", KILL_POINTS)
+def test_killed_run_resumes_to_a_correct_and_leak_free_forge(tmp_path: Path, kill_at: str) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    token_log = tmp_path / "tokens.txt"  # outside every scanned folder
+    argv_log = work / "git-argv.log"
+    shim = git_shim(tmp_path / "shim", argv_log)
+    env = {"PATH": f"{shim}{os.pathsep}{os.environ['PATH']}", "TMPDIR": str(work)}
+    run_cli("forge", "init", str(work / "forge"), "--count", "6", "--corpus-share", "0",
+            check=True)
+    args = ("run", "output-validation", "--forge", str(work / "forge"), "--state",
+            str(work / "state"), "--jobs", "1", "--batch-size", "2", "--renderer", "builtin")
+    killed = run_cli(*args, env={**env, "MIGRATOR_KILL_AT": kill_at}, token_log=token_log)
+    assert killed.returncode == -9, killed.stderr
+    resumed = run_cli(*args, env=env, token_log=token_log)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    rotated = run_cli("run", "rotate-tokens", "--forge", str(work / "forge"), "--state",
+                      str(work / "state"), "--batch-size", "2", env=env, token_log=token_log)
+    assert rotated.returncode == 0, rotated.stdout + rotated.stderr
+
+    forge = LocalForge(work / "forge")
+    for repo in forge.list_feedstocks():
+        if repo.archived:
+            continue
+        token = forge.ci_secrets(repo)["FEEDSTOCK_TOKEN"]
+        text = forge.read_file(registry.REPO, registry.token_path(repo.name))
+        assert text is not None
+        entries = json.loads(text)["tokens"]
+        assert independent_verify(token, text.decode()), repo.name
+        # exactly one entry without an expiry, and it is the one in the secret
+        forever = [e for e in entries if e.get("expires_at") is None]
+        assert len(forever) == 1
+        assert independent_verify(token, json.dumps({"tokens": forever}))
+        subjects = git("log", "--format=%s", cwd=forge.git_dir(repo.name)).splitlines()
+        assert sum(CONFIG_SUBJECT in s for s in subjects) == 1, (repo.name, subjects)
+        assert sum("Re-rendered" in s for s in subjects) == 1, (repo.name, subjects)
+
+    tokens = token_log.read_text().split()
+    assert len(tokens) >= 5 * 2  # provisioned and rotated: every feedstock, twice
+    texts = [killed.stdout, killed.stderr, resumed.stdout, resumed.stderr, rotated.stdout,
+             rotated.stderr]
+    assert argv_log.read_text().count("\n") > 20  # the shim saw the git traffic
+    assert scan(tokens, trees=[work], texts=texts) == []
+
+
+def test_the_leak_scan_finds_what_it_looks_for(tmp_path: Path) -> None:
+    token = "ab" * 32
+    repo = tmp_path / "repo"
+    git("init", "-q", str(repo))
+    (repo / "f").write_text(f"x{token}y")
+    git("add", "f", cwd=repo)
+    git("commit", "-qm", "plant", cwd=repo)
+    (repo / "f").unlink()  # gone from the work tree, still in a commit
+    assert scan([token], trees=[tmp_path]) == [f"git objects of {repo / '.git'}"]
+    (tmp_path / "log.txt").write_text(token)
+    assert f"file {tmp_path / 'log.txt'}" in scan([token], trees=[tmp_path])
+    assert scan([token], trees=[], texts=["...", token]) == ["captured text #1"]
