@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
 from migrator import __version__
-from migrator.bot.cli_run import add_run_commands
+from migrator.bot.cli_run import add_run_command
+from migrator.bot.cli_status import add_status_commands
 from migrator.bot.cli_tokens import add_token_commands
 from migrator.core.errors import UserError
 from migrator.forges.pacing import OutOfBudget
@@ -29,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"migrator {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every step")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    add_run_commands(commands)
+    add_run_command(commands)
+    add_status_commands(commands)
     add_token_commands(commands)
     add_outputs_command(commands)
     return parser
@@ -52,6 +55,10 @@ def main(argv: Sequence[str] | None = None,
         print(f"{parser.prog}: stopped: {exc}; the state is saved, the next run resumes",
               file=sys.stderr)
         return 3
+    except BrokenPipeError:  # `migrator status | head`: the reader has what it wanted
+        sys.stderr.close()
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted; the state is saved, run again to resume",
               file=sys.stderr)

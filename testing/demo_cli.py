@@ -19,6 +19,7 @@ from migrator.bot.state import StateDir
 from migrator.bot.task import Options
 from migrator.forges import RepoInfo
 from migrator.forges.local import LocalForge
+from testing.runs import local_stores
 from testing.seed import create_forge
 
 _BUILD_STEPS = ".scripts/build_steps.sh"
@@ -59,10 +60,10 @@ def _demo(args: argparse.Namespace) -> int:
     migration = migrations.get("output-validation")
     state = StateDir(root / "state", migration.name)
     repos = forge.list_feedstocks()
-    reporter = ProgressReporter(len(repos))
+    reporter = ProgressReporter()
     with state.exclusive():
         summary = run_migration(forge, migration, state, Options(jobs=args.jobs),
-                                repos=repos, progress=reporter, workroot=None)
+                                stores=local_stores(forge), repos=repos, progress=reporter)
     reporter.close()
     print(f"migrated in {summary.seconds:.1f} s")
     print(report.format_text(report.collect(state, repos)))
@@ -73,7 +74,10 @@ def _demo(args: argparse.Namespace) -> int:
         from testing.play_ci import play_ci
     except ImportError:
         return 1 if failed else 0
-    done = [r for r in repos if state.peek_status(r) == "done" and not r.archived]
-    if done:
-        play_ci(forge, done[0].name, root / "ci", register_missing=False)
+    done = [state.load(r) for r in repos if state.peek_status(r) == "done" and not r.archived]
+    for provider in ("azure", "github_actions"):  # one CI job of each kind, both accepted
+        record = next((r for r in done if provider in r.providers), None)
+        if record is not None:
+            play_ci(forge, record.data["feedstock"], root / "ci" / provider,
+                    register_missing=False, provider=provider)
     return 1 if failed else 0

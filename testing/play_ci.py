@@ -11,10 +11,13 @@ from typing import Any
 
 from migrator.channels.dists import parse_dist
 from migrator.channels.local import LocalChannel
+from migrator.core.errors import MigratorError
 from migrator.core.git import git
 from migrator.core.secret import Secret
 from migrator.feedstock.recipe_outputs import RecipeError, recipe_outputs
+from migrator.forges import RepoInfo
 from migrator.forges.local import LocalForge
+from migrator.forges.local_pipelines import LocalPipelines
 from migrator.registries import outputs_registry as registry
 from migrator.registries.outputs_writer import read_recipe_files, register_outputs
 from migrator.service import local_setup as layout
@@ -24,17 +27,29 @@ from testing.build_package import build_package
 from testing.solve import solve
 
 
+def ci_token(forge: LocalForge, repo: RepoInfo, provider: str) -> str | None:
+    """The FEEDSTOCK_TOKEN a CI job of `provider` is given (the runner's view)."""
+    if provider == "azure":
+        try:
+            return LocalPipelines(forge.root / "azure").decrypt_variable(
+                repo.name, "FEEDSTOCK_TOKEN")
+        except (KeyError, MigratorError):
+            return None
+    return forge.ci_secrets(repo).get("FEEDSTOCK_TOKEN")
+
+
 def play_ci(forge: LocalForge, feedstock: str, workdir: Path, *, register_missing: bool = True,
+            provider: str = "github_actions",
             say: Callable[[str], None] = print) -> dict[str, Any]:
-    """Run one CI job of `feedstock` end to end and return what happened."""
+    """Run one CI job of `feedstock` on `provider` end to end and return what happened."""
     name = registry.bare(feedstock)
     repo = forge.repo(f"{name}-feedstock")
     workdir = Path(workdir)
-    summary: dict[str, Any] = {"feedstock": repo.name}
-    token_value = forge.ci_secrets(repo).get("FEEDSTOCK_TOKEN")
+    summary: dict[str, Any] = {"feedstock": repo.name, "provider": provider}
+    token_value = ci_token(forge, repo, provider)
     if token_value is None:
-        say(f"{repo.name}: no FEEDSTOCK_TOKEN secret; provision it first")
-        return {**summary, "ok": False, "error": "no FEEDSTOCK_TOKEN secret"}
+        say(f"{repo.name}: no FEEDSTOCK_TOKEN for {provider}; provision it first")
+        return {**summary, "ok": False, "error": f"no FEEDSTOCK_TOKEN for {provider}"}
     token = Secret(token_value)
     try:
         package = recipe_outputs(read_recipe_files(forge, name)).names[0]
@@ -53,10 +68,10 @@ def play_ci(forge: LocalForge, feedstock: str, workdir: Path, *, register_missin
     service.channels.staging.upload(built, dist)
     staged = service.channels.staging.info(dist)
     assert staged is not None
-    say(f"{repo.name}: built {built.name} and uploaded it to cf-staging")
+    say(f"{repo.name}: a CI job on {provider} built {built.name} and uploaded it to cf-staging")
     body = {"feedstock": repo.name, "outputs": {dist.key: staged.hashes.sha256},
             "channel": "main", "git_sha": sha, "hash_type": "sha256",
-            "provider": "github_actions", "comment_on_error": True}
+            "provider": provider, "comment_on_error": True}
     with start_server(service) as server:
         status, report = copy_via_service(server.url, body, token, poll=0.2)
         summary["service_url"] = server.url

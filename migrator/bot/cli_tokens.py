@@ -10,10 +10,10 @@ import sys
 import time
 from typing import Any
 
-from migrator.bot.outcomes import StepFailed
 from migrator.core.errors import UserError
 from migrator.core.secret import Secret
 from migrator.forges.choose import add_forge_option, open_forge
+from migrator.registries import RegistryError
 from migrator.registries import token_file as registry_file
 from migrator.registries import token_registry as registry
 from migrator.registries.token_hashing import verify
@@ -32,7 +32,8 @@ def add_token_commands(commands: Any) -> None:
                     "standard input; never from the command line.",
     )
     check.add_argument("feedstock", help="feedstock name, with or without -feedstock")
-    check.add_argument("--provider", default="github_actions",
+    check.add_argument("--provider", choices=("azure", "github_actions"),
+                       default="github_actions",
                        help="CI provider the token is used from (default: %(default)s)")
     add_forge_option(check)
     check.set_defaults(handler=_verify)
@@ -71,7 +72,7 @@ def _verify(args: argparse.Namespace) -> int:
         return 1
     try:
         entries = registry_file.parse(raw.decode(), where=registry.token_path(name))
-    except StepFailed as exc:
+    except RegistryError as exc:
         raise UserError(str(exc)) from None
     if verify(token, entries, provider=args.provider):
         print(f"{name}: the token is valid for {args.provider}")
@@ -89,7 +90,7 @@ def _status(args: argparse.Namespace) -> int:
         if raw is None:
             continue
         entries = registry_file.parse(raw.decode(), where=registry.token_path(repo.name))
-        live = [e for e in entries if e.is_live(None, now)]
+        live = [e for e in entries if e.is_live(e.provider, now)]
         expiring = sorted(e.expires_at for e in live if e.expires_at is not None)
         rows.append({"feedstock": repo.name, "live": len(live), "entries": len(entries),
                      "next_expiry": _iso(expiring[0]) if expiring else None})

@@ -6,6 +6,8 @@ from migrator.core.errors import MigratorError
 class StepFailed(MigratorError):
     """A step could not complete for this feedstock; the message is the recorded reason."""
 
+    code = "step"
+
 
 class Skip(Exception):
     """A step (or the whole feedstock) is deliberately left alone; the message says why."""

@@ -7,20 +7,22 @@ import shutil
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple, Protocol
 
-from migrator.bot.migrations.base import Migration
+from migrator.bot.migrations.model import Migration
 from migrator.bot.state import DONE, FAILED, IN_PROGRESS, SKIPPED, STARTED, StateDir
-from migrator.bot.steps_plan import FINISHED, STAGED, PlannedStep, advance, finish_staged, plan
+from migrator.bot.steps_plan import FINISHED, STAGED, advance, finish_staged
 from migrator.bot.task import FeedstockTask, Options, RunContext
 from migrator.core import failpoints
 from migrator.core.errors import MigratorError
 from migrator.forges import Forge, RepoInfo
+from migrator.forges.ci_secrets import CISecretStore
 
 log = logging.getLogger("migrator")
+ARCHIVED = "archived"
 
 
 class RunSummary(NamedTuple):
@@ -30,11 +32,17 @@ class RunSummary(NamedTuple):
     seconds: float
 
 
-Progress = Callable[[str, str], None]  # (feedstock, outcome) after each feedstock
+class Progress(Protocol):
+    def start(self, total: int, *, untouched: int = 0) -> None: ...
+
+    def __call__(self, feedstock: str, outcome: str) -> None:
+        """After each feedstock, as soon as it is finished."""
+        ...
 
 
 def run_migration(
-    forge: Forge, migration: Migration, state: StateDir, options: Options, *,
+    forge: Forge, migration: Migration[Any, Any], state: StateDir, options: Options, *,
+    stores: Mapping[str, CISecretStore] | None = None,
     repos: Iterable[RepoInfo] | None = None, progress: Progress | None = None,
     workroot: Path | None = None,
 ) -> RunSummary:
@@ -45,8 +53,17 @@ def run_migration(
     not_reached = max(0, len(todo) - limit) if limit is not None else 0
     todo = todo[:limit] if limit is not None else todo
     root = Path(tempfile.mkdtemp(prefix="migrator-", dir=workroot))
-    context = RunContext(forge=forge, options=options, workroot=root)
+    context = RunContext(forge=forge, stores=dict(stores or {}), options=options,
+                         workroot=root, data=migration.run_data())
     outcomes: Counter[str] = Counter()
+
+    def finished(name: str, outcome: str) -> None:
+        outcomes[outcome] += 1
+        if progress is not None:
+            progress(name, outcome)
+
+    if progress is not None:
+        progress.start(len(todo), untouched=sum(untouched.values()))
     try:
         if todo and migration.setup is not None:
             migration.setup(context)
@@ -54,15 +71,12 @@ def run_migration(
             if _out_of_time(started, options):
                 not_reached += len(todo) - start
                 break
-            chunk = todo[start:start + options.batch_size]
-            for name, outcome in _run_chunk(context, migration, state, chunk):
-                outcomes[outcome] += 1
-                if progress is not None:
-                    progress(name, outcome)
+            _run_chunk(context, migration, state, todo[start:start + options.batch_size],
+                       finished)
     finally:
-        registry = context.shared.get("registry")
-        if registry is not None:
-            registry.close()
+        if migration.close is not None:
+            migration.close(context)
+        state.compact()
         shutil.rmtree(root, ignore_errors=True)
     return RunSummary(outcomes, untouched, not_reached, time.monotonic() - started)
 
@@ -70,11 +84,14 @@ def run_migration(
 def select_pending(
     state: StateDir, repos: Iterable[RepoInfo], options: Options
 ) -> tuple[list[RepoInfo], Counter[str]]:
-    """Feedstocks that need work; a finished one costs one small file read, no forge call."""
+    """Feedstocks that need work; a finished one costs one small file read, no forge call.
+    One skipped because it was archived is looked at again once it is not."""
     todo, untouched = [], Counter[str]()
     for repo in repos:
-        status = state.peek_status(repo)
-        if status in (DONE, SKIPPED) or (status == FAILED and not options.retry_failed):
+        status, code = state.peek(repo)
+        if status == SKIPPED and code == ARCHIVED and not repo.archived:
+            todo.append(repo)
+        elif status in (DONE, SKIPPED) or (status == FAILED and not options.retry_failed):
             untouched[status] += 1
         else:
             todo.append(repo)
@@ -87,72 +104,76 @@ def _out_of_time(started: float, options: Options) -> bool:
 
 
 def _run_chunk(
-    context: RunContext, migration: Migration, state: StateDir, chunk: list[RepoInfo]
-) -> list[tuple[str, str]]:
+    context: RunContext[Any], migration: Migration[Any, Any], state: StateDir,
+    chunk: list[RepoInfo], finished: Callable[[str, str], None],
+) -> None:
     tasks = []
-    results: list[tuple[str, str]] = []
     for repo in chunk:
         record = state.load(repo)
         if repo.archived:
-            record.set_status(SKIPPED, "repository is archived")
-            results.append((repo.name, SKIPPED))
+            record.set_status(SKIPPED, "repository is archived", code=ARCHIVED)
+            finished(repo.name, SKIPPED)
             continue
-        task = FeedstockTask(context=context, repo=repo, record=record)
-        task.memory["retry"] = context.options.retry_failed
-        tasks.append(task)
+        tasks.append(FeedstockTask(context=context, repo=repo, record=record,
+                                   data=migration.feedstock_data(),
+                                   retry=context.options.retry_failed))
     active = {id(t): t for t in tasks}
     with ThreadPoolExecutor(max_workers=max(1, context.options.jobs)) as pool:
         while active:
-            batch = [(t, migration) for t in active.values()]
-            outcomes = list(pool.map(_safe_advance, batch))
-            staged = [t for t, outcome in outcomes if outcome == STAGED]
-            for task, outcome in outcomes:
-                if outcome != STAGED:
-                    results.append((task.repo.name, _finish(task, outcome)))
-                    del active[id(task)]
+            staged = []
+            futures = [pool.submit(_safe_advance, t, migration) for t in active.values()]
+            for future in as_completed(futures):
+                task, outcome = future.result()
+                if outcome == STAGED:
+                    staged.append(task)
+                    continue
+                del active[id(task)]
+                finished(task.repo.name, _finish(task, outcome))
             if staged:
                 _flush(context, migration, staged)
-    return results
 
 
-def _steps(task: FeedstockTask, migration: Migration) -> list[PlannedStep] | None:
+def _plan_branches(task: FeedstockTask[Any, Any], migration: Migration[Any, Any]) -> bool:
+    """Record the branches the feedstock's branch steps run on; False when they cannot
+    be listed (not saved: a retry lists them again)."""
     record = task.record
     if "branches" in record.data:
-        return plan(migration, record.data["branches"])
+        return True
     branches = [task.repo.default_branch]
-    if task.context.options.all_branches and any(s.per_branch for s in migration.steps):
+    if task.context.options.all_branches and any(s.scope == "branch" for s in migration.steps):
         try:
             extra = task.forge.branches(task.repo)
-        except MigratorError as exc:  # not saved: a retry lists the branches again
+        except MigratorError as exc:
             record.record("list-branches", FAILED, f"could not list branches: {exc}")
-            return None
+            return False
         branches += [b for b in extra if b not in branches]
         record.steps.pop("list-branches", None)
-    record.data["branches"] = branches
-    return plan(migration, branches)
+    record.branches = branches
+    return True
 
 
-def _safe_advance(item: tuple[FeedstockTask, Migration]) -> tuple[FeedstockTask, str]:
-    task, migration = item
+def _safe_advance(
+    task: FeedstockTask[Any, Any], migration: Migration[Any, Any]
+) -> tuple[FeedstockTask[Any, Any], str]:
     try:
         if task.record.status != IN_PROGRESS:
             task.record.set_status(IN_PROGRESS)
-        steps = _steps(task, migration)
-        if steps is None:
+        if not _plan_branches(task, migration):
             return task, FAILED
-        return task, advance(task, steps)
+        return task, advance(task, migration)
     except Exception as exc:  # the one net: a bug in one feedstock must not stop the others
         log.exception("%s: unexpected error", task.repo.name)
         started = [k for k, v in task.record.steps.items() if v.get("status") == STARTED]
         reason = f"unexpected error: {type(exc).__name__}: {exc}"
         if started:
-            task.record.record(started[-1], FAILED, reason)
+            task.record.record(started[-1], FAILED, reason, code="bug")
         else:
             task.record.data["crash"] = reason
         return task, FAILED
 
 
-def _flush(context: RunContext, migration: Migration, staged: list[FeedstockTask]) -> None:
+def _flush(context: RunContext[Any], migration: Migration[Any, Any],
+           staged: list[FeedstockTask[Any, Any]]) -> None:
     error = None
     refused: dict[str, str] = {}
     try:
@@ -166,14 +187,16 @@ def _flush(context: RunContext, migration: Migration, staged: list[FeedstockTask
         finish_staged(task, error=error or refused.get(task.repo.name))
 
 
-def _finish(task: FeedstockTask, outcome: str) -> str:
+def _finish(task: FeedstockTask[Any, Any], outcome: str) -> str:
     task.cleanup()
     steps = task.record.steps
     if outcome == FINISHED:
-        task.record.set_status(DONE)
+        task.record.set_status(DONE, step=next(reversed(steps), ""))
         return DONE
     failed = next((k for k, v in steps.items() if v.get("status") == FAILED), "?")
-    reason = steps.get(failed, {}).get("detail") or task.record.data.pop("crash", "unknown")
-    task.record.set_status(FAILED, f"{failed}: {reason}")
+    item = steps.get(failed, {})
+    reason = item.get("detail") or task.record.data.pop("crash", "unknown")
+    task.record.set_status(FAILED, f"{failed}: {reason}", code=item.get("code", "bug"),
+                           step=failed)
     log.info("%s failed at %s: %s", task.repo.name, failed, reason)
     return FAILED

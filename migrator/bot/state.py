@@ -15,12 +15,16 @@ import contextlib
 import datetime as dt
 import logging
 import os
+import secrets
+import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from migrator.bot.state_index import IndexRow, IndexWriter, read_rows
 from migrator.core.errors import UserError
+from migrator.core.files import atomic_write_text as write_text_atomic
 from migrator.core.files import locked, read_json, write_json
 from migrator.forges import RepoInfo
 
@@ -38,9 +42,11 @@ def now_iso() -> str:
 class FeedstockRecord:
     """The state of one feedstock in one migration; `save()` after every change."""
 
-    def __init__(self, path: Path, data: dict[str, Any]) -> None:
+    def __init__(self, path: Path, data: dict[str, Any],
+                 on_status: Callable[[FeedstockRecord], None] | None = None) -> None:
         self.path = path
         self.data = data
+        self.on_status = on_status
 
     @property
     def status(self) -> str:
@@ -51,30 +57,66 @@ class FeedstockRecord:
         steps: dict[str, dict[str, Any]] = self.data.setdefault("steps", {})
         return steps
 
+    @property
+    def branches(self) -> list[str]:
+        """The branches this feedstock's branch steps run on (set when it is planned)."""
+        return list(self.data.get("branches", []))
+
+    @branches.setter
+    def branches(self, names: list[str]) -> None:
+        self.data["branches"] = list(names)
+
+    @property
+    def providers(self) -> list[str]:
+        """The CI providers it uploads from, each getting its own token (once detected)."""
+        return list(self.data.get("providers", []))
+
+    @providers.setter
+    def providers(self, names: list[str]) -> None:
+        self.data["providers"] = sorted(names)
+
+    def salts(self, provider: str) -> list[str]:
+        """Every salt a token step registered for `provider` (public, never secret): a
+        resumed run finds its orphaned registry entries by them."""
+        found = self.data.setdefault("token_salts", {})
+        if isinstance(found, list):  # before tokens were per provider: GitHub Actions only
+            found = self.data["token_salts"] = {"github_actions": found}
+        salts: list[str] = found.setdefault(provider, [])
+        return salts
+
     def step_status(self, step: str) -> str | None:
         item = self.steps.get(step)
         return None if item is None else str(item["status"])
 
     def record(self, step: str, status: str, detail: str = "", *,
-               seconds: float | None = None) -> None:
+               seconds: float | None = None, code: str | None = None) -> None:
         item: dict[str, Any] = {"status": status, "at": now_iso()}
         if detail:
             item["detail"] = detail
+        if code:
+            item["code"] = code
         if seconds is not None:
             item["seconds"] = seconds
         previous = self.steps.get(step)
         counts = status not in (STARTED, "staged") and (previous or {}).get("status") != "staged"
         item["attempts"] = (previous or {}).get("attempts", 0) + counts
         self.steps[step] = item
-        self.save()
+        if status != STARTED:  # bookkeeping only: a resumed run re-runs unfinished steps
+            self.save()
 
-    def set_status(self, status: str, reason: str = "") -> None:
+    def set_status(self, status: str, reason: str = "", *, code: str = "",
+                   step: str = "") -> None:
+        """The feedstock's outcome; a failure or skip has a reason, a stable reason
+        code (what reports group by) and the step it happened at."""
         self.data["status"] = status
-        if reason:
-            self.data["reason"] = reason
-        else:
-            self.data.pop("reason", None)
+        for key, value in (("reason", reason), ("reason_code", code), ("last_step", step)):
+            if value:
+                self.data[key] = value
+            else:
+                self.data.pop(key, None)
         self.save()
+        if self.on_status is not None:
+            self.on_status(self)
 
     def save(self) -> None:
         self.data["updated_at"] = now_iso()
@@ -82,10 +124,41 @@ class FeedstockRecord:
 
 
 class StateDir:
-    def __init__(self, root: Path, migration: str) -> None:
+    def __init__(self, root: Path, migration: str, *, part: str = "all") -> None:
         self.root = Path(root)
         self.migration = migration
         self.base = self.root / migration
+        self.part = part  # this run's part of the summary index (its shard)
+        self._rows: dict[int, IndexRow] | None = None
+        self._writer: IndexWriter | None = None
+
+    # -- the summary index ---------------------------------------------------------------
+    def index(self) -> dict[int, IndexRow]:
+        """Every recorded feedstock's outcome, read once per run from the index (built
+        from the records the first time, for a state directory from before it)."""
+        if self._rows is None:
+            directory = self.base / "index"
+            if not directory.is_dir() and self.base.is_dir():
+                self._rebuild(directory)
+            self._rows = read_rows(directory)
+        return self._rows
+
+    def _rebuild(self, directory: Path) -> None:
+        writer = IndexWriter(directory, "rebuilt")
+        for data in self.records():
+            writer.append(_row(data))
+
+    def _indexed(self, record: FeedstockRecord) -> None:
+        row = _row(record.data)
+        if self._writer is None:
+            self._writer = IndexWriter(self.base / "index", self.part)
+        self._writer.append(row)
+        if self._rows is not None:
+            self._rows[row.repo_id] = row
+
+    def compact(self) -> None:
+        if self._writer is not None:
+            self._writer.compact()
 
     def _path(self, repo_id: int) -> Path:
         return self.base / f"{repo_id % 256:02x}" / f"{repo_id}.json"
@@ -121,11 +194,15 @@ class StateDir:
             data = {"feedstock": repo.name, "repo_id": repo.id, "migration": self.migration,
                     "status": PENDING}
         data["feedstock"] = repo.name  # follows renames
-        return FeedstockRecord(path, data)
+        return FeedstockRecord(path, data, on_status=self._indexed)
 
     def peek_status(self, repo: RepoInfo) -> str:
-        data = self._read(self._path(repo.id))
-        return PENDING if data is None else str(data.get("status", PENDING))
+        return self.peek(repo)[0]
+
+    def peek(self, repo: RepoInfo) -> tuple[str, str]:
+        """The feedstock's status and reason code, from the index."""
+        row = self.index().get(repo.id)
+        return (PENDING, "") if row is None else (row.status, row.code)
 
     def records(self) -> Iterator[dict[str, Any]]:
         if not self.base.is_dir():
@@ -142,6 +219,19 @@ class StateDir:
                     data.update(feedstock=f"(repository id {repo_id})", repo_id=repo_id)
                 if data is not None:
                     yield data
+
+    def run_id(self) -> str:
+        """This state directory's identity, made once and kept beside its records: the
+        name under which its runs hold claims in the token registry, the same after a
+        resume."""
+        path = self.root / "run-id"
+        try:
+            return path.read_text().strip()
+        except FileNotFoundError:
+            self.root.mkdir(parents=True, exist_ok=True)
+            identity = f"{socket.gethostname()[:32]}-{secrets.token_hex(6)}"
+            write_text_atomic(path, identity + "\n")
+            return identity
 
     @contextlib.contextmanager
     def exclusive(self) -> Iterator[None]:
@@ -160,3 +250,9 @@ class StateDir:
             os.ftruncate(fd, 0)
             os.write(fd, f"pid {os.getpid()} since {now_iso()}\n".encode())
             yield
+
+
+def _row(data: dict[str, Any]) -> IndexRow:
+    return IndexRow(int(data.get("repo_id", 0)), str(data.get("feedstock", "")),
+                    str(data.get("status", PENDING)), str(data.get("reason_code", "")),
+                    str(data.get("last_step", "")), str(data.get("updated_at", now_iso())))

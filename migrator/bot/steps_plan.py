@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from migrator.bot.migrations.base import Migration, Step
+from migrator.bot.migrations.model import Migration, Step
 from migrator.bot.outcomes import Skip, StepFailed
-from migrator.bot.state import DONE, FAILED, SKIPPED, STARTED
+from migrator.bot.state import DONE, FAILED, SKIPPED, STARTED, FeedstockRecord
 from migrator.bot.task import FeedstockTask
 from migrator.core import failpoints
 from migrator.core.errors import MigratorError
@@ -20,39 +20,48 @@ FINISHED = "finished"
 
 
 class PlannedStep(NamedTuple):
-    key: str  # "set-config@main" for per-branch steps
-    step: Step
+    key: str  # "set-config@main" for branch steps, "write-secret@azure" for provider steps
+    step: Step[Any, Any]
     branch: str | None
+    provider: str | None
 
 
-def plan(migration: Migration, branches: list[str]) -> list[PlannedStep]:
+def plan(migration: Migration[Any, Any], record: FeedstockRecord) -> list[PlannedStep]:
+    """Every step for this feedstock. Provider steps appear once the feedstock's
+    providers are known (a step before them records them)."""
     planned = []
     for step in migration.steps:
-        if step.per_branch:
-            planned += [PlannedStep(f"{step.name}@{b}", step, b) for b in branches]
+        if step.scope == "branch":
+            planned += [PlannedStep(f"{step.name}@{b}", step, b, None) for b in record.branches]
+        elif step.scope == "provider":
+            planned += [PlannedStep(f"{step.name}@{p}", step, None, p)
+                        for p in record.providers]
         else:
-            planned.append(PlannedStep(step.name, step, None))
+            planned.append(PlannedStep(step.name, step, None, None))
     return planned
 
 
-def advance(task: FeedstockTask, steps: list[PlannedStep]) -> str:
+def advance(task: FeedstockTask[Any, Any], migration: Migration[Any, Any]) -> str:
     """Run steps from the first unfinished one. Returns STAGED when a batched step has
     staged its write (the caller flushes the batch, then calls `finish_staged`), FINISHED
     when no step is left, FAILED when a step failed."""
     record = task.record
     index = 0
-    while index < len(steps):
-        key, step, branch = steps[index]
+    while True:
+        steps = plan(migration, record)
+        if index >= len(steps):
+            return FINISHED
+        planned = steps[index]
+        key, step = planned.key, planned.step
         status = record.step_status(key)
         if status in (DONE, SKIPPED):
             index += 1
             continue
-        if status == FAILED and not task.memory.get("retry", False):
+        if status == FAILED and not task.retry:
             return FAILED
-        if status == STAGED:  # staged but never flushed: the write did not happen
-            status = None
-        if step.needs and step.needs not in task.memory:
-            producer = _producer(steps, step.needs)
+        needs = step.needs
+        if needs is not None and not needs.present(task.data, planned.provider):
+            producer = _producer(steps, needs.name, planned.provider)
             if record.step_status(producer.key) == SKIPPED:
                 record.record(key, SKIPPED, record.steps[producer.key].get("detail", ""))
                 index += 1
@@ -63,49 +72,59 @@ def advance(task: FeedstockTask, steps: list[PlannedStep]) -> str:
             record.save()
             index = steps.index(producer)
             continue
-        task.branch = branch
+        task.branch, task.provider = planned.branch, planned.provider
         record.record(key, STARTED)
         started = time.perf_counter()
         try:
             detail = step.run(task) or ""
         except Skip as exc:
             record.record(key, SKIPPED, str(exc))
+            log.debug("%s: %s skipped after %.2f s: %s", task.repo.name, key,
+                      time.perf_counter() - started, exc)
             index += 1
             continue
         except MigratorError as exc:  # any layer's reason: forge, registry, feedstock...
-            record.record(key, FAILED, str(exc))
+            record.record(key, FAILED, str(exc), code=exc.code)
+            log.debug("%s: %s failed after %.2f s [%s]: %s", task.repo.name, key,
+                      time.perf_counter() - started, exc.code, exc)
             return FAILED
         seconds = round(time.perf_counter() - started, 3)
+        log.debug("%s: %s %s in %.2f s: %s", task.repo.name, key,
+                  "staged" if step.batched else "done", seconds, detail)
         if step.batched:
             record.record(key, STAGED, detail, seconds=seconds)
-            task.memory["staged"] = key
+            task.staged = key
             failpoints.reached(f"{key}.staged")
             return STAGED
         record.record(key, DONE, detail, seconds=seconds)
         failpoints.reached(key)
-        if step.per_branch and not _more_for_branch(steps, index, branch):
-            task.drop_workdir(branch or "")
+        if planned.branch is not None and not _more_for_branch(steps, index, planned.branch):
+            task.drop_workdir(planned.branch)
         index += 1
-    return FINISHED
 
 
-def finish_staged(task: FeedstockTask, *, error: str | None) -> None:
-    key = task.memory.pop("staged")
+def finish_staged(task: FeedstockTask[Any, Any], *, error: str | None,
+                  code: str = "registry") -> None:
+    key = task.staged
+    if key is None:
+        return
+    task.staged = None
     if error is None:
         detail = task.record.steps[key].get("detail", "")
         task.record.record(key, DONE, detail)
         failpoints.reached(key)
     else:
-        task.memory["retry"] = False  # one retry per run, not a loop
-        task.record.record(key, FAILED, error)
+        task.retry = False  # one retry per run, not a loop
+        task.record.record(key, FAILED, error, code=code)
 
 
-def _producer(steps: list[PlannedStep], product: str) -> PlannedStep:
+def _producer(steps: list[PlannedStep], product: str, provider: str | None) -> PlannedStep:
     for planned in steps:
-        if planned.step.makes == product:
+        made = planned.step.makes
+        if made is not None and made.name == product and planned.provider == provider:
             return planned
     raise StepFailed(f"internal: no step makes {product!r}")
 
 
-def _more_for_branch(steps: list[PlannedStep], index: int, branch: str | None) -> bool:
+def _more_for_branch(steps: list[PlannedStep], index: int, branch: str) -> bool:
     return any(p.branch == branch for p in steps[index + 1:])

@@ -1,41 +1,57 @@
-"""What a step sees: the run's shared context and one feedstock's task."""
+"""What a step sees: the run's context and one feedstock's task, each carrying the
+migration's own typed data (`RunContext.data`, `FeedstockTask.data`)."""
 
 from __future__ import annotations
 
 import shutil
 import tempfile
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Generic, TypeVar
 
 from migrator.bot.outcomes import StepFailed
 from migrator.bot.state import FeedstockRecord
 from migrator.core.secret import Secret
 from migrator.forges import Forge, RepoInfo
+from migrator.forges.ci_secrets import CISecretStore
+
+R = TypeVar("R")
+F = TypeVar("F")
+
+RENDERERS = ("patch", "auto", "conda-smithy", "none")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Options:
     all_branches: bool = False
     retry_failed: bool = False
     jobs: int = 4
     batch_size: int = 50
     grace_seconds: float = 6.5 * 3600
-    renderer: str = "builtin"
-    provider: str = "github_actions"
+    renderer: str = "patch"
     time_budget: float | None = None
     max_feedstocks: int | None = None
+    run_id: str = "local"  # who holds a registry claim: the state directory's identity
+    max_render_lines: int = 3000  # a full conda-smithy rerender larger than this is refused
 
 
 @dataclass
-class RunContext:
+class RunContext(Generic[R]):
     forge: Forge
+    stores: Mapping[str, CISecretStore]
     options: Options
     workroot: Path
-    shared: dict[str, Any] = field(default_factory=dict)  # per-run caches and batchers
+    data: R
     lock: threading.Lock = field(default_factory=threading.Lock)
     _secrets: list[Secret] = field(default_factory=list)
+
+    def store(self, provider: str) -> CISecretStore:
+        try:
+            return self.stores[provider]
+        except KeyError:
+            raise StepFailed(f"no CI secret store for {provider}") from None
 
     def remember_secret(self, secret: Secret) -> None:
         """Every plain token of this run, so pushes can be checked for leaks."""
@@ -52,12 +68,15 @@ class RunContext:
 
 
 @dataclass
-class FeedstockTask:
-    context: RunContext
+class FeedstockTask(Generic[R, F]):
+    context: RunContext[R]
     repo: RepoInfo
     record: FeedstockRecord
-    branch: str | None = None
-    memory: dict[str, Any] = field(default_factory=dict)
+    data: F
+    retry: bool = False  # a failed step may run again (once per run)
+    branch: str | None = None  # of the current `branch` step
+    provider: str | None = None  # of the current `provider` step
+    staged: str | None = None  # the batched step waiting for the flush
     _workdirs: dict[str, Path] = field(default_factory=dict)
 
     @property
@@ -69,6 +88,12 @@ class FeedstockTask:
         if self.branch is None:
             raise StepFailed("internal: a branch step ran without a branch")
         return self.branch
+
+    @property
+    def current_provider(self) -> str:
+        if self.provider is None:
+            raise StepFailed("internal: a provider step ran without a provider")
+        return self.provider
 
     def workdir(self, branch: str | None = None) -> Path:
         """A shallow single-branch clone, made on first use and reused by later steps."""
@@ -88,4 +113,3 @@ class FeedstockTask:
     def cleanup(self) -> None:
         for branch in list(self._workdirs):
             self.drop_workdir(branch)
-        self.memory.clear()

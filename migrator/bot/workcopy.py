@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from migrator.bot.task import FeedstockTask
 from migrator.forges.publish import ForgeRemote, publish
 
 
 def commit_and_push(
-    task: FeedstockTask, *, edit: Callable[[Path], bool], message: str,
+    task: FeedstockTask[Any, Any], *, edit: Callable[[Path], bool],
+    message: str | Callable[[], str],
 ) -> str | None:
     """Apply `edit` to the task's working copy of its branch, commit and push it (the
     edit is applied again on the new tip when the push loses a race). Returns the new

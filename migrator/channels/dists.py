@@ -1,12 +1,27 @@
-"""Names of package files: `<subdir>/<name>-<version>-<build>.<ext>`."""
+"""Names of package files: `<subdir>/<name>-<version>-<build>.<ext>`.
+
+The subdir is one conda knows (its KNOWN_SUBDIRS) that rattler, which indexes the
+channels here, knows too: an invented one (`zz-evil`, `label`) would be published in a
+directory no installer reads and breaks a full re-index.
+"""
 
 from __future__ import annotations
 
 import re
 from typing import NamedTuple
 
+import rattler
+
 EXTENSIONS = (".conda", ".tar.bz2")
-_SUBDIR = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+_CONDA_SUBDIRS = (
+    "noarch", "emscripten-wasm32", "wasi-wasm32", "freebsd-64", "linux-32", "linux-64",
+    "linux-aarch64", "linux-armv6l", "linux-armv7l", "linux-ppc64", "linux-ppc64le",
+    "linux-riscv64", "linux-s390x", "osx-64", "osx-arm64", "win-32", "win-64", "win-arm64",
+    "zos-z",
+)
+# rattler renamed Platform to Subdir (the old name warns)
+_RATTLER = getattr(rattler, "Subdir", None) or rattler.Platform
+KNOWN_SUBDIRS = frozenset(_CONDA_SUBDIRS) & frozenset(str(p) for p in _RATTLER.all())
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
 _PART = re.compile(r"^[A-Za-z0-9_.+!]+$")
 
@@ -45,8 +60,9 @@ def parse_dist(key: str) -> Dist:
         raise BadDist(f"{key!r} must be '<subdir>/<file name>', e.g. "
                       "'noarch/foo-1.0-pyhd8ed1ab_0.conda'")
     subdir, fn = key.split("/")
-    if not _SUBDIR.match(subdir):
-        raise BadDist(f"{key!r}: {subdir!r} is not a platform subdir such as linux-64")
+    if subdir not in KNOWN_SUBDIRS:
+        raise BadDist(f"{key!r}: {subdir!r} is not a platform subdir conda knows, "
+                      "such as linux-64 or noarch")
     stem = strip_extension(fn)
     parts = stem.rsplit("-", 2)
     if len(parts) != 3 or not all(parts):

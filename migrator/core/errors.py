@@ -8,8 +8,18 @@ bug and is caught in exactly one place, so one feedstock cannot stop the run.
 
 
 class MigratorError(Exception):
-    """A failure whose message is the reason a person reads (one line, no secrets)."""
+    """A failure whose message is the reason a person reads (one line, no secrets), and
+    a stable `code` that reports group by (each layer's class sets its own default)."""
+
+    code = "error"
+
+    def __init__(self, *args: object, code: str | None = None) -> None:
+        super().__init__(*args)
+        if code is not None:
+            self.code = code
 
 
 class UserError(MigratorError):
     """A mistake the person running the command can fix; shown as one line, exit 2."""
+
+    code = "usage"

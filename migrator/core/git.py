@@ -51,12 +51,20 @@ def git(
     *args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None,
     input: bytes | None = None,
 ) -> str:
+    return git_bytes(*args, cwd=cwd, env=env, input=input).decode(errors="replace")
+
+
+def git_bytes(
+    *args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None,
+    input: bytes | None = None,
+) -> bytes:
+    """Run git; its output as bytes (file contents are not always text)."""
     proc = subprocess.run(
         ["git", *args], cwd=cwd, env=git_env(env), input=input, capture_output=True,
     )
     if proc.returncode != 0:
         raise GitError(list(args), proc.returncode, proc.stderr.decode(errors="replace"))
-    return proc.stdout.decode(errors="replace")
+    return proc.stdout
 
 
 def clone_args(branch: str | None, depth: int | None) -> list[str]:

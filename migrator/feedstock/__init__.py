@@ -6,3 +6,5 @@ from migrator.core.errors import MigratorError
 
 class FeedstockError(MigratorError):
     """A feedstock's files cannot be read or changed safely; the message says which."""
+
+    code = "feedstock"

@@ -55,9 +55,15 @@ def recipe_outputs(files: Mapping[str, bytes], *, limits: Limits = DEFAULT_LIMIT
     recipe files (see recipe_files.read_recipe_inputs) and any `.ci_support/*.yaml`.
     Raises RecipeError, also when reading crosses one of `limits`."""
     try:
-        return run_limited(read_outputs, dict(files), limits=limits)
+        reply = run_limited(_plain_outputs, dict(files), limits=limits)
     except LimitExceeded as exc:
         raise RecipeError(f"reading the recipe {exc.reason}") from exc
+    except FeedstockError as exc:
+        raise RecipeError(str(exc)) from None
+    if not (isinstance(reply, list) and len(reply) == 2 and all(
+            isinstance(part, list) and all(isinstance(n, str) for n in part) for part in reply)):
+        raise RecipeError("the recipe reader sent a malformed reply")
+    return RecipeOutputs(tuple(reply[0]), tuple(reply[1]))
 
 
 def read_outputs(files: Mapping[str, bytes]) -> RecipeOutputs:
@@ -68,6 +74,11 @@ def read_outputs(files: Mapping[str, bytes]) -> RecipeOutputs:
         raise
     except FeedstockError as exc:
         raise RecipeError(str(exc)) from None
+
+
+def _plain_outputs(files: Mapping[str, bytes]) -> list[list[str]]:
+    outputs = read_outputs(files)
+    return [list(outputs.names), list(outputs.unresolved)]
 
 
 def _read(files: Mapping[str, bytes]) -> RecipeOutputs:

@@ -19,6 +19,7 @@ from yaml.constructor import ConstructorError
 from migrator.feedstock import FeedstockError
 from migrator.feedstock.yamlbounds import (
     DEFAULT_BOUNDS,
+    SAFE_LOADER,
     Bounds,
     YamlSyntaxError,
     YamlTooLarge,
@@ -53,7 +54,7 @@ _RESOLVERS = (
 _BASES = {"0b": 2, "0o": 8, "0x": 16}
 
 
-class _Loader(yaml.CSafeLoader):
+class _Loader(SAFE_LOADER):
     yaml_implicit_resolvers: dict[Any, Any] = {}
     duplicates_allowed = False
 

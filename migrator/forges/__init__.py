@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from migrator.core.errors import MigratorError
+from migrator.core.secret import Secret
+
+if TYPE_CHECKING:
+    from migrator.forges.pacing import Budget
 
 
 class RepoInfo(NamedTuple):
@@ -33,8 +37,18 @@ class OrgSecretInfo(NamedTuple):
     selected_repository_ids: frozenset[int]
 
 
+class PullInfo(NamedTuple):
+    number: int
+    title: str
+    head_ref: str  # the ref its commits can be read at: "refs/pull/<number>/head"
+    base_ref: str  # the branch it would merge into
+    author: str
+
+
 class ForgeError(MigratorError):
     """The forge could not do what was asked for one repository (missing, refused...)."""
+
+    code = "forge"
 
 
 class PushRejected(ForgeError):
@@ -70,24 +84,16 @@ class Forge(Protocol):
 
     def push(self, workdir: Path, repo: str, branch: str) -> None: ...
 
-    # Actions secrets: write-only, like GitHub's
-    def repo_public_key(self, repo: RepoInfo) -> PublicKey: ...
-
-    def put_repo_secret(
-        self, repo: RepoInfo, name: str, encrypted_value: str, key_id: str
-    ) -> None: ...
+    # Actions secrets: write-only, like GitHub's. The forge seals each value with the
+    # repository's (or organisation's) public key itself; callers pass the plain Secret.
+    def write_repo_secret(self, repo: RepoInfo, name: str, value: Secret) -> SecretInfo:
+        """Write (create or replace) a repository secret; returns the forge's record."""
+        ...
 
     def repo_secrets(self, repo: RepoInfo) -> dict[str, SecretInfo]: ...
 
-    def written_secret(self, repo: RepoInfo, name: str) -> SecretInfo | None:
-        """The forge's own acknowledgement of a secret written in this run (GitHub's 201
-        or 204 answer), or None when it has none and `repo_secrets` must be asked."""
-        ...
-
-    def org_public_key(self) -> PublicKey: ...
-
-    def put_org_secret(
-        self, name: str, encrypted_value: str, key_id: str, *, visibility: str,
+    def write_org_secret(
+        self, name: str, value: Secret, *, visibility: str,
         selected_repository_ids: list[int] | None = None,
     ) -> None: ...
 
@@ -95,7 +101,17 @@ class Forge(Protocol):
 
     def add_org_secret_repo(self, name: str, repo: RepoInfo) -> None: ...
 
+    def budget(self) -> Budget | None:
+        """What is left of the API budget of this run (None: the forge has no limits)."""
+        ...
+
     # conversation with maintainers
     def comment_on_commit(self, repo: str, sha: str, body: str) -> None: ...
 
-    def open_issue(self, repo: str, title: str, body: str) -> int: ...
+    def open_issue(self, repo: str, title: str, body: str) -> int:
+        """The open issue with this title gets the new body; otherwise a new issue."""
+        ...
+
+    def open_pulls(self, repo: str) -> list[PullInfo]: ...
+
+    def comment_on_pull(self, repo: str, number: int, body: str) -> None: ...

@@ -14,7 +14,7 @@ import threading
 import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from github import Auth
 from github.GithubException import GithubException
@@ -22,24 +22,26 @@ from github.GithubObject import NonCompletableGithubObject
 from github.PaginatedList import PaginatedList
 
 from migrator.core.errors import UserError
-from migrator.forges import ForgeError, OrgSecretInfo, PublicKey, RepoInfo, SecretInfo
+from migrator.core.secret import Secret
+from migrator.forges import (
+    ForgeError,
+    OrgSecretInfo,
+    PublicKey,
+    PullInfo,
+    RepoInfo,
+    SecretInfo,
+)
 from migrator.forges.github_env import auth_from_env, pacer_from_env
 from migrator.forges.github_git import GitOverHttps
 from migrator.forges.github_http import ATTEMPTS, PacedAdapter, Tally, paced_session, requester
 from migrator.forges.github_listing import Listing, list_repos
 from migrator.forges.pacing import Budget, Pacer
+from migrator.forges.sealing import seal
 
 API_URL = "https://api.github.com"
 GIT_URL = "https://github.com"
 DEFAULT_ORG = "conda-forge"
 
-
-class PullInfo(NamedTuple):
-    number: int
-    title: str
-    head_ref: str
-    base_ref: str
-    author: str
 
 
 class _Raw(NonCompletableGithubObject):
@@ -98,7 +100,7 @@ class GithubForge:
         self._session.close()
 
     def budget(self, *, requests_per_feedstock: float = 2.0,
-               writes_per_feedstock: float = 1.0) -> Budget:
+               writes_per_feedstock: float = 1.0) -> Budget | None:
         return self.pacer.budget(requests_per_feedstock=requests_per_feedstock,
                                  writes_per_feedstock=writes_per_feedstock)
 
@@ -176,9 +178,15 @@ class GithubForge:
                    body={"encrypted_value": encrypted_value, "key_id": key_id})
         self._written[(repo.id, name)] = SecretInfo(name, dt.datetime.now(dt.timezone.utc))
 
+    def write_repo_secret(self, repo: RepoInfo, name: str, value: Secret) -> SecretInfo:
+        """Sealed with the repository's key; the record is GitHub's 201/204 answer (its
+        time taken on receipt), so confirming the write costs no further request."""
+        key = self.repo_public_key(repo)
+        self.put_repo_secret(repo, name, seal(key, value), key.key_id)
+        return self._written[(repo.id, name)]
+
     def written_secret(self, repo: RepoInfo, name: str) -> SecretInfo | None:
-        """The secret this forge wrote in this run, as GitHub acknowledged it (201/204):
-        checking it costs no request, unlike `repo_secrets`."""
+        """The secret this forge wrote in this run, as GitHub acknowledged it."""
         return self._written.get((repo.id, name))
 
     def repo_secrets(self, repo: RepoInfo) -> dict[str, SecretInfo]:
@@ -206,6 +214,12 @@ class GithubForge:
             self._org_secrets[name] = OrgSecretInfo(
                 name, dt.datetime.now(dt.timezone.utc).replace(microsecond=0), visibility,
                 frozenset(body.get("selected_repository_ids", ())))
+
+    def write_org_secret(self, name: str, value: Secret, *, visibility: str,
+                         selected_repository_ids: list[int] | None = None) -> None:
+        key = self.org_public_key()
+        self.put_org_secret(name, seal(key, value), key.key_id, visibility=visibility,
+                            selected_repository_ids=selected_repository_ids)
 
     def org_secret(self, name: str) -> OrgSecretInfo | None:
         """Asked once per run: the answer is kept and updated by this forge's own writes."""
@@ -265,8 +279,13 @@ class GithubForge:
     def open_pulls(self, repo: str) -> list[PullInfo]:
         pulls = self._items(self._path(repo, "pulls"), f"the pull requests of {repo}",
                             params={"state": "open", "per_page": 100})
-        return [PullInfo(int(p["number"]), p["title"], p["head"]["ref"], p["base"]["ref"],
-                         (p.get("user") or {}).get("login", "")) for p in pulls]
+        return [PullInfo(int(p["number"]), p["title"], f"refs/pull/{p['number']}/head",
+                         p["base"]["ref"], (p.get("user") or {}).get("login", ""))
+                for p in pulls]
+
+    def comment_on_pull(self, repo: str, number: int, body: str) -> None:
+        self._call("POST", self._path(repo, "issues", str(number), "comments"),
+                   f"commenting on {repo}#{number}", body={"body": body})
 
 
 def _time(text: str) -> dt.datetime:

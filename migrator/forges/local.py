@@ -13,24 +13,27 @@ Layout under the forge root:
 from __future__ import annotations
 
 import datetime as dt
-import json
 import subprocess
 import threading
 from pathlib import Path
 from typing import Any
 
 from migrator.core.errors import UserError
-from migrator.core.files import atomic_write_text, locked, read_json, write_json
+from migrator.core.files import locked, read_json, write_json
 from migrator.core.git import GitError, clone_args, git, git_env, is_push_race
+from migrator.core.secret import Secret
 from migrator.forges import (
     ForgeError,
     OrgSecretInfo,
     PublicKey,
+    PullInfo,
     PushRejected,
     RepoInfo,
     SecretInfo,
     local_keys,
 )
+from migrator.forges.local_talk import LocalConversation
+from migrator.forges.sealing import seal
 
 FORMAT = 1
 
@@ -54,6 +57,7 @@ class LocalForge:
             raise UserError(f"{root}: unsupported local forge format {meta.get('format')!r}")
         self.org: str = meta["org"]
         self._repos: dict[str, dict[str, Any]] | None = None
+        self.talk = LocalConversation(self.root)
         self._lock = threading.Lock()
 
     # -- repositories ------------------------------------------------------------------
@@ -165,8 +169,10 @@ class LocalForge:
             _store(data, name, encrypted_value, key_id)
             self._keep(repo.name, data)
 
-    def written_secret(self, repo: RepoInfo, name: str) -> SecretInfo | None:
-        return None  # reading the store back is free here
+    def write_repo_secret(self, repo: RepoInfo, name: str, value: Secret) -> SecretInfo:
+        key = self.repo_public_key(repo)
+        self.put_repo_secret(repo, name, seal(key, value), key.key_id)
+        return self.repo_secrets(repo)[name]
 
     def repo_secrets(self, repo: RepoInfo) -> dict[str, SecretInfo]:
         data = self._secrets(repo.name)
@@ -192,6 +198,15 @@ class LocalForge:
             item["visibility"] = visibility
             item["selected_repository_ids"] = sorted(set(selected_repository_ids or []))
             self._keep(None, data)
+
+    def write_org_secret(self, name: str, value: Secret, *, visibility: str,
+                         selected_repository_ids: list[int] | None = None) -> None:
+        key = self.org_public_key()
+        self.put_org_secret(name, seal(key, value), key.key_id, visibility=visibility,
+                            selected_repository_ids=selected_repository_ids)
+
+    def budget(self) -> None:
+        return None  # a directory has no rate limits
 
     def org_secret(self, name: str) -> OrgSecretInfo | None:
         item = self._secrets(None)["secrets"].get(name)
@@ -229,31 +244,19 @@ class LocalForge:
 
     # -- conversation ------------------------------------------------------------------
     def comment_on_commit(self, repo: str, sha: str, body: str) -> None:
-        path = self.root / "comments" / f"{repo}.jsonl"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with locked(path.with_suffix(".lock")), open(path, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps({"sha": sha, "body": body, "at": _now().isoformat()}) + "\n")
+        self.talk.comment_on_commit(repo, sha, body)
 
     def comments(self, repo: str) -> list[dict[str, str]]:
-        path = self.root / "comments" / f"{repo}.jsonl"
-        if not path.is_file():
-            return []
-        return [json.loads(line) for line in path.read_text().splitlines() if line]
+        return self.talk.comments(repo)
 
     def open_issue(self, repo: str, title: str, body: str) -> int:
-        path = self.root / "issues" / f"{repo}.json"
-        with locked(path.with_suffix(".lock")):
-            issues = read_json(path) if path.is_file() else []
-            for issue in issues:
-                if issue["title"] == title and issue["state"] == "open":
-                    issue["body"] = body
-                    break
-            else:
-                issue = {"number": len(issues) + 1, "title": title, "body": body,
-                         "state": "open"}
-                issues.append(issue)
-            atomic_write_text(path, json.dumps(issues, indent=2) + "\n")
-        return int(issue["number"])
+        return self.talk.open_issue(repo, title, body)
+
+    def open_pulls(self, repo: str) -> list[PullInfo]:
+        return self.talk.open_pulls(repo)
+
+    def comment_on_pull(self, repo: str, number: int, body: str) -> None:
+        self.talk.comment_on_pull(repo, number, body)
 
 
 def _store(data: dict[str, Any], name: str, encrypted_value: str, key_id: str) -> dict[str, Any]:

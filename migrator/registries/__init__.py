@@ -7,3 +7,5 @@ from migrator.core.errors import MigratorError
 
 class RegistryError(MigratorError):
     """A registry file is unreadable or a registry write could not be made."""
+
+    code = "registry"

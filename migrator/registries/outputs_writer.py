@@ -14,8 +14,9 @@ from typing import NamedTuple
 
 from migrator.core import templating
 from migrator.core.git import git
+from migrator.feedstock import FeedstockError
+from migrator.feedstock.recipe_files import read_recipe_inputs
 from migrator.feedstock.recipe_outputs import (
-    RECIPE_FILES,
     RecipeError,
     RecipeOutputs,
     recipe_outputs,
@@ -42,13 +43,12 @@ class Registration(NamedTuple):
 
 
 def read_recipe_files(forge: Forge, feedstock: str) -> dict[str, bytes]:
+    """conda-forge.yml and the recipe files where it puts them (recipe_dir)."""
     repo = f"{registry.bare(feedstock)}-feedstock"
-    files = {}
-    for path in RECIPE_FILES:
-        data = forge.read_file(repo, path)
-        if data is not None:
-            files[path] = data
-    return files
+    try:
+        return read_recipe_inputs(lambda path: forge.read_file(repo, path))
+    except FeedstockError as exc:
+        raise RecipeError(str(exc)) from None
 
 
 def register_outputs(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from typing import Any
 
@@ -31,19 +32,28 @@ def _entry(item: Any, where: str) -> Entry:
     if not isinstance(item, dict):
         raise RegistryError(f"{where}: every token entry must be an object")
     try:
-        expires = item.get("expires_at")
         return Entry(
             salt=str(item["salt"]),
             hashed_token=str(item["hashed_token"]),
             provider=item.get("provider"),
-            expires_at=None if expires is None else float(expires),
+            expires_at=_expiry(item.get("expires_at")),
         )
     except (KeyError, TypeError, ValueError):
         raise RegistryError(f"{where}: a token entry lacks 'salt' or 'hashed_token'") from None
 
 
+def _expiry(value: Any) -> float | None:
+    """A number, or NaN (a dead entry) for anything that is not one."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return math.nan
+
+
 def dump(entries: list[Entry], *, now: float | None = None) -> str:
     """Always the list form; entries already expired are dropped."""
     now = time.time() if now is None else now
-    live = [e for e in entries if e.expires_at is None or e.expires_at > now]
+    live = [e for e in entries
+            if e.expires_at is None or (math.isfinite(e.expires_at) and e.expires_at > now)]
     return json.dumps({"tokens": [e.to_json() for e in live]}, indent=2) + "\n"

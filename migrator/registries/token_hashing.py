@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import os
 import time
 from typing import NamedTuple
@@ -32,10 +33,17 @@ class Entry(NamedTuple):
     expires_at: float | None = None
 
     def is_live(self, provider: str | None, now: float | None = None) -> bool:
+        """conda-forge's rule: an entry serves provider P when it names no provider or
+        names P; a request that names no provider is served only by entries that name
+        none. An expiry that is not a finite number in the future makes it dead."""
         now = time.time() if now is None else now
-        if self.expires_at is not None and self.expires_at <= now:
+        if self.expires_at is not None and not (
+            math.isfinite(self.expires_at) and self.expires_at > now
+        ):
             return False
-        return self.provider is None or provider is None or self.provider == provider
+        if provider is None:
+            return self.provider is None
+        return self.provider is None or self.provider == provider
 
     def to_json(self) -> dict[str, object]:
         data: dict[str, object] = {"salt": self.salt, "hashed_token": self.hashed_token}

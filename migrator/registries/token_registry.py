@@ -20,6 +20,7 @@ from migrator.core.secret import Secret
 from migrator.forges import Forge, ForgeError
 from migrator.forges.publish import ForgeRemote, publish
 from migrator.registries import RegistryError
+from migrator.registries import token_claims as claims
 from migrator.registries import token_file as registry_file
 from migrator.registries.token_hashing import Entry
 
@@ -28,17 +29,20 @@ MAX_PUSH_ATTEMPTS = 8
 
 
 def token_path(feedstock: str) -> str:
-    # the validation service looks names up lower-cased; so must every writer
-    return f"tokens/{feedstock.lower()}.json"
+    """The registry file of a feedstock: its repository name as it is, case kept."""
+    return f"tokens/{feedstock}.json"
 
 
 class Change(NamedTuple):
     feedstock: str
+    provider: str | None = None  # of the claim taken
     add: tuple[Entry, ...] = ()
     expire_salts: frozenset[str] = frozenset()
     expire_others: bool = False  # every entry not added or kept by this change
     keep_salts: frozenset[str] = frozenset()
     expires_at: float | None = None
+    claim: str | None = None  # run id taking the claim on (feedstock, provider)
+    release: str | None = None  # run id releasing its claims on the feedstock
 
 
 def apply(entries: list[Entry], change: Change) -> list[Entry]:
@@ -115,6 +119,15 @@ class RegistryWriter:
                 except RegistryError as exc:  # one bad file refuses one feedstock
                     refused[change.feedstock] = str(exc)
                     continue
+                if change.claim is not None and change.provider is not None:
+                    busy = claims.take(
+                        checkout / claims.claim_path(change.feedstock, change.provider),
+                        run=change.claim, now=now)
+                    if busy is not None:
+                        refused[change.feedstock] = f"{change.provider}: {busy}"
+                        continue
+                if change.release is not None:
+                    claims.release(checkout / "claims" / change.feedstock, run=change.release)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(registry_file.dump(apply(current, change), now=now))
             return True

@@ -1,7 +1,11 @@
-"""Rerendering: rewriting a feedstock's CI files from conda-forge.yml and its recipe.
+"""Rerendering: bringing a feedstock's rendered CI files in line with
+`conda_forge_output_validation: true`.
 
-Three renderers share one small interface: `builtin` (jinja2 templates in templates/ci),
-`conda-smithy` (the real tool, when installed) and `none` (leave the files alone).
+Four renderers share one small interface: `patch` (the default: exactly the edits
+conda-smithy's templates make for the key, on the files as they are), `conda-smithy` (a
+full rerender by the real tool), `auto` (the patch, and conda-smithy for layouts the
+patch does not recognise) and `none`. Whatever renders, `guard.check_rerender` stands in
+front of the commit.
 """
 
 from __future__ import annotations
@@ -11,33 +15,28 @@ from pathlib import Path
 from typing import Protocol
 
 from migrator.core.errors import UserError
-from migrator.rerender.builtin import (
-    EXECUTABLE_PATHS,
-    OWNED_PATHS,
-    BuiltinRenderer,
-    render_feedstock,
-)
-from migrator.rerender.noop import NoRenderer
+from migrator.rerender.rendered import Rendered
+from migrator.rerender.renderers import AutoRenderer, NoRenderer, PatchRenderer
 from migrator.rerender.smithy import make_conda_smithy
-
-__all__ = [
-    "EXECUTABLE_PATHS", "OWNED_PATHS", "RENDERERS", "Renderer", "get_renderer",
-    "seed_ci_files",
-]
 
 
 class Renderer(Protocol):
-    name: str  # "builtin", "conda-smithy", "none"
+    name: str  # "patch", "auto", "conda-smithy", "none"
 
-    def version(self) -> str: ...
+    def refusal(self, files: Mapping[str, bytes]) -> str | None:
+        """Why this renderer cannot rerender a feedstock with these rendered files
+        (None: it can). Asked before the config commit, so no feedstock is left half
+        switched over."""
+        ...
 
-    def render(self, workdir: Path) -> None:
-        """Rewrite the CI files in place in a git working copy (uncommitted)."""
+    def render(self, workdir: Path, files: Mapping[str, bytes]) -> Rendered:
+        """Change the CI files in place in a git working copy (uncommitted)."""
         ...
 
 
 RENDERERS: dict[str, Callable[[], Renderer]] = {
-    "builtin": BuiltinRenderer,
+    "patch": PatchRenderer,
+    "auto": AutoRenderer,
     "conda-smithy": make_conda_smithy,
     "none": NoRenderer,
 }
@@ -49,11 +48,3 @@ def get_renderer(name: str) -> Renderer:
         choices = ", ".join(sorted(RENDERERS))
         raise UserError(f"unknown renderer {name!r}; choose one of: {choices}")
     return factory()
-
-
-def seed_ci_files(files: Mapping[str, bytes]) -> dict[str, bytes]:
-    """Given a new feedstock's files in memory (at least conda-forge.yml, recipe/...,
-    .ci_support/*.yaml), return the CI files the builtin renderer would produce
-    (path -> bytes). The local forge's seeder calls this so demo feedstocks look like
-    real ones. Paths in EXECUTABLE_PATHS are scripts to commit as executable."""
-    return render_feedstock(files).files

@@ -5,3 +5,5 @@ from migrator.core.errors import MigratorError
 
 class RenderError(MigratorError):
     """The CI files cannot be rerendered for this feedstock; the message says why."""
+
+    code = "render"

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 from migrator.core.errors import UserError
 from migrator.core.git import scrubbed_env
 from migrator.rerender.refused import RenderError
+from migrator.rerender.rendered import Rendered
 
 RERENDER_TIMEOUT = 900  # seconds; a rerender downloads the pinnings and renders every variant
 
@@ -22,7 +24,10 @@ class CondaSmithyRenderer:
     def version(self) -> str:
         return _run([*self.command, "--version"], cwd=None, what="conda smithy --version")
 
-    def render(self, workdir: Path) -> None:
+    def refusal(self, files: Mapping[str, bytes]) -> str | None:
+        return None
+
+    def render(self, workdir: Path, files: Mapping[str, bytes]) -> Rendered:
         # Without --commit, conda-smithy leaves the changes uncommitted (its --commit
         # takes only "edit" or "auto"); the caller makes the rerender commit.
         _run(
@@ -31,6 +36,7 @@ class CondaSmithyRenderer:
             cwd=workdir,
             what="conda smithy rerender",
         )
+        return Rendered(f"conda-smithy {self.version()}", full=True)
 
 
 def find_conda_smithy() -> tuple[str, ...]:
@@ -44,7 +50,7 @@ def find_conda_smithy() -> tuple[str, ...]:
     raise UserError(
         "conda-smithy is not installed: neither `conda-smithy` nor `conda smithy` runs from "
         "PATH; install it (conda install -c conda-forge conda-smithy) or choose the "
-        "builtin renderer"
+        "validation patch (--renderer patch)"
     )
 
 

@@ -1,7 +1,9 @@
-"""The validation and copy service: accepts CI's copy request, checks the feedstock
-token and each output on staging, and copies staging -> quarantine -> production.
+"""The validation service: checks uploads on the staging channel and copies them to
+production, keeps the outputs registry, and publishes repodata for the local channels.
 
 Entry points: `core.Service` (the Python API), `commands` (`migrator outputs ...`),
-`webapp.create_app` (the HTTP app) and `server` (serving it). It uses registries,
-channels and forges; it never imports the bot.
+`webapp.create_app` (the Flask app) and `server.start_server` (that app on waitress, on a
+thread). The rules follow conda-forge's own service: `auth` (tokens), `request` (the
+copy request), `pipeline` (staging -> quarantine -> production) and
+`migrator.registries.outputs_registry` (who may publish a name).
 """

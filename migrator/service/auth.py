@@ -1,14 +1,16 @@
 """Checking a feedstock token against the token registry (`feedstock-tokens`).
 
-conda-forge's rule: an entry is live for provider P when it names no provider or names
-P, and has no expiry or one in the future; the token is valid when a live entry
-matches (scrypt, see `migrator.registries.token_hashing`).
+conda-forge's rule (`Entry.is_live`): an entry is live for provider P when it names no
+provider or names P, and has no expiry or one in the future; the token is valid when a
+live entry matches (scrypt, see `migrator.registries.token_hashing`).
 
 What a wrong token learns is the same whether or not the feedstock has entries: every
 check computes scrypt at least `PADDED_CHECKS` times (a feedstock has one entry per CI
 provider, usually one or two), against dummy entries when there are too few real ones,
-and the answer names no entry. scrypt needs 16 MiB and tens of milliseconds, so at most
-`scrypt_workers` run at once, whatever the number of requests. A match is remembered
+and the answer names no entry. scrypt needs 16 MiB and tens of milliseconds, so it runs
+on a pool of `scrypt_workers` threads, whatever the number of requests: at most that many
+run at once, and only those threads' allocators ever hold scrypt's 16 MiB blocks (on the
+request threads, each would keep one of its own). A match is remembered
 in memory under an HMAC of the token with a per-process key, and counts only while its
 entry is still live.
 """
@@ -21,6 +23,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 
 from migrator.core.secret import Secret
 from migrator.forges import Forge
@@ -44,19 +47,14 @@ class Verdict(enum.Enum):
     INVALID = "invalid"  # nothing matches
 
 
-def is_live(entry: Entry, provider: str | None, now: float) -> bool:
-    if entry.expires_at is not None and entry.expires_at <= now:
-        return False
-    return entry.provider is None or entry.provider == provider
-
-
 class TokenChecker:
     def __init__(self, forge: Forge, *, scrypt_workers: int = 2) -> None:
         self.forge = forge
         self._key = os.urandom(32)
         self._matched: OrderedDict[tuple[str, bytes], tuple[str, str]] = OrderedDict()
         self._lock = threading.Lock()
-        self._scrypt = threading.BoundedSemaphore(max(1, scrypt_workers))
+        self._scrypt = ThreadPoolExecutor(max_workers=max(1, scrypt_workers),
+                                          thread_name_prefix="scrypt")
         self._dummies = [Entry(os.urandom(SALT_BYTES).hex(), "00" * HASH_BYTES)
                          for _ in range(PADDED_CHECKS)]
 
@@ -85,23 +83,22 @@ class TokenChecker:
         with self._lock:
             remembered = self._matched.get(key)
         if remembered is not None and any(
-                (e.salt, e.hashed_token) == remembered and is_live(e, provider, now)
+                (e.salt, e.hashed_token) == remembered and e.is_live(provider, now)
                 for e in entries):
             return Verdict.VALID
         padding = self._dummies[: max(0, PADDED_CHECKS - len(entries))]
-        found = [e for e in entries + padding if self._matches(token, e)]
-        found = [e for e in found if e not in padding]
-        live = [e for e in found if is_live(e, provider, now)]
+        checks = [self._scrypt.submit(matches, token, e) for e in entries + padding]
+        found = [e for e, check in zip(entries, checks[: len(entries)], strict=True)
+                 if check.result()]
+        for check in checks[len(entries):]:
+            check.result()  # the dummies' time is part of every answer
+        live = [e for e in found if e.is_live(provider, now)]
         if live:
             self._remember(key, live[0])
             return Verdict.VALID
         if any(e.expires_at is None or e.expires_at > now for e in found):
             return Verdict.WRONG_PROVIDER
         return Verdict.EXPIRED if found else Verdict.INVALID
-
-    def _matches(self, token: Secret, entry: Entry) -> bool:
-        with self._scrypt:
-            return matches(token, entry)
 
     def _remember(self, key: tuple[str, bytes], entry: Entry) -> None:
         with self._lock:

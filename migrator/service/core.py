@@ -88,17 +88,17 @@ class Service:
         except TokenRegistryError as exc:
             log.warning("token registry unreadable for %s-feedstock: %s", request.feedstock, exc)
             return result(Kind.UNAVAILABLE, "the token registry could not be read")
-        name = f"{request.feedstock}-feedstock"
-        provider = f"provider {request.provider}" if request.provider else "no provider"
+        name, provider = f"{request.feedstock}-feedstock", request.provider
         if verdict is Verdict.VALID:
             return None
         if verdict is Verdict.WRONG_PROVIDER:
             return result(Kind.PROVIDER_MISMATCH, f"the FEEDSTOCK_TOKEN is a token of {name} "
-                                                  f"for another CI provider than {provider}")
+                          + (f"for another CI provider than {provider}" if provider else
+                             "for one CI provider, and the request names no provider"))
         if verdict is Verdict.EXPIRED:
             return result(Kind.AUTH_FAILED, f"the FEEDSTOCK_TOKEN is an expired token of {name}"
                                             "; a newer one replaced it")
-        for_provider = f" for {provider}" if request.provider else ""
+        for_provider = f" for provider {provider}" if provider else ""
         return result(Kind.AUTH_FAILED,
                       f"the FEEDSTOCK_TOKEN is not a valid token of {name}{for_provider}")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from waitress import wasyncore
@@ -47,13 +48,19 @@ class RunningServer:
             self.thread.start()
         return self
 
-    def close(self) -> None:
-        """Stop accepting, let running requests finish, close every connection."""
+    def close(self, *, grace: float = 30.0) -> None:
+        """Stop accepting, let running requests finish and their answers go out, then
+        close every connection and wait for the copy jobs."""
+        self.server.accepting = False  # the loop keeps running, to send the answers
+        self.server.task_dispatcher.shutdown(timeout=grace)
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline and any(
+                getattr(c, "total_outbufs_len", 0) for c in list(self.server._map.values())):
+            time.sleep(0.01)
         self._stop.set()
         self.server.pull_trigger()
         if self.thread.is_alive():
             self.thread.join(timeout=10)
-        self.server.task_dispatcher.shutdown(cancel_pending=False, timeout=30)
         for channel in list(self.server._map.values()):
             channel.close()
         self.executor.shutdown(wait=True)

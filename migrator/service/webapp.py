@@ -8,8 +8,9 @@
     GET  /alive                         {"status": "operational"}
     GET  /healthz
 
-The token travels in the `FEEDSTOCK_TOKEN` header, as CI sends it today. Every answer,
-errors included, is JSON.
+The token travels in the `FEEDSTOCK_TOKEN` header, as CI sends it today. Every answer of
+the app, errors included, is JSON (a body over the server's limit is refused by the
+server before the app sees it).
 """
 
 from __future__ import annotations

@@ -11,11 +11,12 @@ import pytest
 from migrator.core.git import git
 from migrator.core.secret import Secret
 from migrator.forges.local import LocalForge
+from migrator.forges.local_pipelines import LocalPipelines
 from migrator.registries import token_file as registry_file
 from migrator.registries import token_registry as registry
 from migrator.registries.token_hashing import Entry, hash_token, verify
 from migrator.registries.token_registry import Change, RegistryWriter
-from testing.runs import migrate, run_cli
+from testing.runs import migrate, provider_tokens, providers_of, run_cli
 from testing.tokens_support import independent_hash, independent_verify
 
 
@@ -102,18 +103,34 @@ def test_migration_leaves_each_feedstock_one_verified_secret(make_forge, tmp_pat
                                                              tokens_created) -> None:
     forge = make_forge(count=8, corpus_share=0)
     migrate(forge, tmp_path / "state", batch_size=3)
+    made = 0
     for repo in forge.list_feedstocks():
         if repo.archived:
             continue
-        secrets = forge.ci_secrets(repo)
+        providers = providers_of(tmp_path / "state", repo)
+        tokens = provider_tokens(forge, repo)
+        assert sorted(tokens) == providers, repo.name  # a secret in exactly those stores
         text = registry_text(forge, repo.name)
-        assert independent_verify(secrets["FEEDSTOCK_TOKEN"], text), repo.name
-        assert len(json.loads(text)["tokens"]) == 1
-        assert len(secrets["STAGING_BINSTAR_TOKEN"]) == 64
-    # 7 feedstocks in batches of 3: three registry commits, not seven
+        entries = json.loads(text)["tokens"]
+        assert sorted(e["provider"] for e in entries) == providers
+        for provider, token in tokens.items():
+            assert independent_verify(token, text, provider=provider), (repo.name, provider)
+            other = ({"azure", "github_actions"} - {provider}).pop()
+            if other not in providers:
+                assert not independent_verify(token, text, provider=other)
+        made += len(providers)
+        if "github_actions" in providers:
+            assert len(forge.ci_secrets(repo)["STAGING_BINSTAR_TOKEN"]) == 64
+        if "azure" in providers:
+            staging = LocalPipelines(forge.root / "azure").ci_secrets(repo.name)
+            assert "STAGING_BINSTAR_TOKEN" in staging
+    assert made > 7  # some feedstocks build on both providers
+    # registry writes are batched: one commit per batch of registrations and expiries,
+    # not one per feedstock and provider
     subjects = git("log", "--format=%s", cwd=forge.git_dir(registry.REPO)).splitlines()
-    assert len([s for s in subjects if "update feedstock tokens" in s]) == 3
-    assert len(tokens_created) == 7 + 1  # one per feedstock, plus the staging token
+    assert len([s for s in subjects if "update feedstock tokens" in s]) < made
+    # one per feedstock and provider, and the staging token the seeder put in Azure's group
+    assert len(tokens_created) == made + 1
 
 
 def test_two_writers_never_lose_each_others_entries(make_forge, tmp_path: Path) -> None:
@@ -137,18 +154,22 @@ def test_rotation_keeps_old_token_through_grace(make_forge, tmp_path: Path) -> N
     forge = make_forge(count=3, corpus_share=0)
     migrate(forge, tmp_path / "state")
     repo = forge.list_feedstocks()[0]
-    old = forge.ci_secrets(repo)["FEEDSTOCK_TOKEN"]
+    old = provider_tokens(forge, repo)
     started = time.time()
     migrate(forge, tmp_path / "state", migration="rotate-tokens", grace_seconds=3600)
-    new = forge.ci_secrets(repo)["FEEDSTOCK_TOKEN"]
-    assert new != old
+    new = provider_tokens(forge, repo)
+    assert sorted(new) == sorted(old)
     text = registry_text(forge, repo.name)
-    assert independent_verify(old, text) and independent_verify(new, text)
     later = started + 3600 + 60
-    assert not independent_verify(old, text, now=later)
-    assert independent_verify(new, text, now=later)
+    for provider in old:
+        assert new[provider] != old[provider]
+        assert independent_verify(old[provider], text, provider=provider)
+        assert independent_verify(new[provider], text, provider=provider)
+        assert not independent_verify(old[provider], text, provider=provider, now=later)
+        assert independent_verify(new[provider], text, provider=provider, now=later)
     entries = json.loads(text)["tokens"]
-    assert [e.get("expires_at") is None for e in entries] == [False, True]
+    assert [e.get("expires_at") is None for e in entries] == [False] * len(old) + \
+        [True] * len(old)
 
 
 def test_rotation_that_fails_before_expiry_leaves_old_token_working(
@@ -156,8 +177,8 @@ def test_rotation_that_fails_before_expiry_leaves_old_token_working(
 ) -> None:
     forge = make_forge(count=2, corpus_share=0)
     migrate(forge, tmp_path / "state")
-    repo = forge.list_feedstocks()[0]
-    old = forge.ci_secrets(repo)["FEEDSTOCK_TOKEN"]
+    repos = [r for r in forge.list_feedstocks() if not r.archived]
+    old = {r.name: provider_tokens(forge, r) for r in repos}
 
     def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
         from migrator.core.errors import MigratorError
@@ -165,29 +186,36 @@ def test_rotation_that_fails_before_expiry_leaves_old_token_working(
         raise MigratorError("secret store unavailable")
 
     monkeypatch.setattr(LocalForge, "put_repo_secret", refuse)
+    monkeypatch.setattr(LocalPipelines, "write_feedstock_token", refuse)
     summary = migrate(forge, tmp_path / "state", migration="rotate-tokens")
-    assert summary.outcomes["failed"] == 2
-    assert forge.ci_secrets(repo)["FEEDSTOCK_TOKEN"] == old
-    assert independent_verify(old, registry_text(forge, repo.name), now=time.time() + 10 ** 6)
+    assert summary.outcomes["failed"] == len(repos)
+    for repo in repos:
+        assert provider_tokens(forge, repo) == old[repo.name]
+        for provider, token in old[repo.name].items():
+            assert independent_verify(token, registry_text(forge, repo.name),
+                                      provider=provider, now=time.time() + 10 ** 6)
 
 
 def test_already_provisioned_feedstocks_keep_their_token(make_forge, tmp_path: Path) -> None:
     forge = make_forge(count=2, corpus_share=0)
     migrate(forge, tmp_path / "state")
     repo = forge.list_feedstocks()[0]
-    token = forge.ci_secrets(repo)["FEEDSTOCK_TOKEN"]
+    tokens = provider_tokens(forge, repo)
     summary = migrate(forge, tmp_path / "other-state")
     assert summary.outcomes["done"] == 2
-    assert forge.ci_secrets(repo)["FEEDSTOCK_TOKEN"] == token
+    assert provider_tokens(forge, repo) == tokens
     record = json.loads(next((tmp_path / "other-state").rglob(f"{repo.id}.json")).read_text())
-    assert record["steps"]["create-token"]["status"] == "skipped"
-    assert "already provisioned" in record["steps"]["create-token"]["detail"]
+    for provider in tokens:
+        step = record["steps"][f"create-token@{provider}"]
+        assert step["status"] == "skipped" and "already provisioned" in step["detail"]
+    assert record["steps"]["expire-old"]["status"] == "skipped"
 
 
 def test_tokens_verify_reads_env_or_stdin_never_argv(make_forge, tmp_path: Path) -> None:
     forge = make_forge(count=2, corpus_share=0)
     migrate(forge, tmp_path / "state")
-    repo = forge.list_feedstocks()[0]
+    repo = next(r for r in forge.list_feedstocks()
+                if "github_actions" in providers_of(tmp_path / "state", r))
     token = forge.ci_secrets(repo)["FEEDSTOCK_TOKEN"]
     args = ("tokens", "verify", repo.name.removesuffix("-feedstock"), "--forge", str(forge.root))
     by_env = run_cli(*args, env={"FEEDSTOCK_TOKEN": token})
@@ -208,7 +236,8 @@ def test_tokens_verify_reads_env_or_stdin_never_argv(make_forge, tmp_path: Path)
     status = run_cli("tokens", "status", "--forge", str(forge.root), "--json", check=True)
     rows = json.loads(status.stdout)
     assert {r["feedstock"] for r in rows} == {r.name for r in forge.list_feedstocks()}
-    assert all(r["live"] == 1 for r in rows)
+    assert all(r["live"] == len(providers_of(tmp_path / "state", forge.repo(r["feedstock"])))
+               for r in rows)
 
 
 def test_staging_token_is_one_org_secret_for_selected_feedstocks(make_forge,
@@ -266,10 +295,12 @@ def test_verify_refuses_a_registry_that_does_not_hold_the_new_hash(
     monkeypatch.setattr(RegistryWriter, "entries", tampered)
     summary = migrate(forge, tmp_path / "state")
     assert summary.outcomes == {"failed": 2}
-    for path in (tmp_path / "state").rglob("*.json"):
+    for path in (tmp_path / "state").rglob("[0-9]*.json"):
         record = json.loads(path.read_text())
-        assert record["reason"] == ("verify-token: the registry has no live entry matching "
-                                    "the new token")
+        provider = record["providers"][0]
+        assert record["reason"] == (f"verify-token@{provider}: the registry has no live "
+                                    f"{provider} entry matching the new token")
+        assert record["reason_code"] == "step"
         assert "set-config@main" not in record["steps"]
 
 
@@ -281,7 +312,8 @@ def test_a_change_carrying_token_material_is_never_pushed(make_forge, tmp_path: 
 
     forge = make_forge(count=1, corpus_share=0)
     repo = forge.list_feedstocks()[0]
-    context = RunContext(forge=forge, options=Options(), workroot=tmp_path)
+    context = RunContext(forge=forge, stores={}, options=Options(), workroot=tmp_path,
+                         data=None)
     token = Secret.new_token()
     context.remember_secret(token)
     record = StateDir(tmp_path / "state", "x").load(repo)
@@ -293,7 +325,8 @@ def test_a_change_carrying_token_material_is_never_pushed(make_forge, tmp_path: 
 
     for edit, message in ((in_a_file, "harmless message"),
                           (lambda wd: bool((wd / "x").write_text("x")), f"oops {token.reveal()}")):
-        task = FeedstockTask(context=context, repo=repo, record=record, branch="main")
+        task = FeedstockTask(context=context, repo=repo, record=record, data=None,
+                             branch="main")
         with pytest.raises(MigratorError) as info:
             commit_and_push(task, edit=edit, message=message)
         assert str(info.value) == "refused to push: the change contains token material"

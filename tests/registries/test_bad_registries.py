@@ -38,27 +38,33 @@ def test_a_corrupt_outputs_entry_fails_only_its_feedstock(make_forge, tmp_path: 
     assert records["pkg00002-feedstock"]["reason"].startswith("register-outputs: ")
     assert summary.outcomes == {"done": 3, "failed": 1}
     for name in ("pkg00000", "pkg00001", "pkg00003"):
-        assert records[f"{name}-feedstock"]["steps"]["register-hash"]["status"] == "done"
+        record = records[f"{name}-feedstock"]
+        assert record["providers"]
+        for provider in record["providers"]:
+            assert record["steps"][f"register-hash@{provider}"]["status"] == "done"
 
 
-def test_an_unreadable_state_file_fails_one_feedstock_and_is_kept(make_forge,
-                                                                   tmp_path: Path) -> None:
+def test_an_unreadable_state_file_is_kept_and_its_feedstock_starts_over(
+        make_forge, tmp_path: Path) -> None:
     forge = make_forge(count=3, corpus_share=0)
-    migrate(forge, tmp_path / "state", max_feedstocks=1)
+    commit_file(forge, "feedstock-outputs", "outputs/p/k/g/pkg00002.json", "[[[",
+                tmp_path / "edit")
+    migrate(forge, tmp_path / "state")
     state = StateDir(tmp_path / "state", "output-validation")
-    victim = forge.list_feedstocks()[0]
+    victim = forge.repo("pkg00002-feedstock")
+    assert state.peek_status(victim) == "failed"
     path = next((tmp_path / "state").rglob(f"{victim.id}.json"))
     path.write_text('{"status": "done", "steps": {"x": ')  # torn by hand or a bad merge
-    summary = migrate(forge, tmp_path / "state")
-    assert summary.outcomes == {"done": 2} and summary.untouched == {"failed": 1}
+    commit_file(forge, "feedstock-outputs", "outputs/p/k/g/pkg00002.json",
+                '{"feedstocks": ["pkg00002"]}', tmp_path / "fix")
+    again = migrate(forge, tmp_path / "state", retry_failed=True)
+    reasons = {r["feedstock"]: r.get("reason") for r in state.records()}
+    assert again.outcomes == {"done": 1} and again.untouched == {"done": 2}, reasons
+    assert StateDir(tmp_path / "state", "output-validation").peek_status(victim) == "done"
+    assert list(path.parent.glob(f"{victim.id}.json.unreadable-*"))  # kept for a person
     status = run_cli("status", "output-validation", "--forge", str(forge.root), "--state",
                      str(tmp_path / "state"), "--json", check=True)
-    failed = json.loads(status.stdout)["failed"]
-    assert any("is unreadable" in reason for reason in failed)
-    again = migrate(forge, tmp_path / "state", retry_failed=True)
-    assert again.outcomes == {"done": 1}
-    assert state.peek_status(victim) == "done"
-    assert list(path.parent.glob(f"{victim.id}.json.unreadable-*"))  # kept for a person
+    assert json.loads(status.stdout)["totals"]["done"] == 3
 
 
 def test_staging_token_for_private_repositories_only_is_refused(make_forge,

@@ -1,4 +1,4 @@
-"""The renderer registry, the conda-smithy and none renderers, and seed_ci_files."""
+"""The renderer registry: patch, auto, conda-smithy and none."""
 
 from __future__ import annotations
 
@@ -7,16 +7,14 @@ from pathlib import Path
 
 import pytest
 
-import migrator
 from migrator.core.errors import MigratorError, UserError
-from migrator.rerender import EXECUTABLE_PATHS, OWNED_PATHS, RENDERERS, get_renderer, seed_ci_files
+from migrator.core.git import git
+from migrator.rerender import RENDERERS, get_renderer
+from migrator.rerender.patch import validation_patch
+from testing.unpatch import unpatch
 
-SEED = {
-    "conda-forge.yml": b"conda_forge_output_validation: true\n",
-    "recipe/meta.yaml": b'{% set name = "Seeded" %}\npackage:\n  name: {{ name|lower }}\n',
-    ".ci_support/linux_64_.yaml": b"target_platform:\n- linux-64\n",
-    ".ci_support/win_64_.yaml": b"target_platform:\n- win-64\n",
-}
+CORPUS = Path(__file__).resolve().parents[2] / "testing" / "corpus" / "feedstocks"
+
 
 
 def fake_tool(bin_dir: Path, name: str, body: str) -> Path:
@@ -32,27 +30,58 @@ def fake_tool(bin_dir: Path, name: str, body: str) -> Path:
     return log
 
 
-def test_the_registry_holds_exactly_three_renderers() -> None:
-    assert sorted(RENDERERS) == ["builtin", "conda-smithy", "none"]
+def test_the_registry_holds_exactly_four_renderers() -> None:
+    assert sorted(RENDERERS) == ["auto", "conda-smithy", "none", "patch"]
 
 
 def test_unknown_renderer_lists_the_choices() -> None:
     with pytest.raises(UserError, match=r"^unknown renderer 'smithy'; choose one of: "
-                                         r"builtin, conda-smithy, none$"):
+                                         r"auto, conda-smithy, none, patch$"):
         get_renderer("smithy")
-
-
-def test_builtin_reports_migrators_version() -> None:
-    renderer = get_renderer("builtin")
-    assert (renderer.name, renderer.version()) == ("builtin", migrator.__version__)
 
 
 def test_none_renderer_leaves_the_working_copy_alone(tmp_path: Path) -> None:
     (tmp_path / "conda-forge.yml").write_text("{}")
     renderer = get_renderer("none")
-    renderer.render(tmp_path)
-    assert renderer.name == "none"
+    rendered = renderer.render(tmp_path, {})
+    assert renderer.name == "none" and not rendered.full
     assert sorted(p.name for p in tmp_path.iterdir()) == ["conda-forge.yml"]
+
+
+def _corpus_files(name: str) -> dict[str, bytes]:
+    root = CORPUS / name
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*")
+            if p.is_file() and not p.relative_to(root).as_posix().startswith("recipe/")}
+
+
+def test_patch_renderer_writes_exactly_the_validation_edits(tmp_path: Path) -> None:
+    original = _corpus_files("numpy-feedstock")
+    stripped = unpatch(original)
+    for path, data in stripped.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_bytes(data)
+    git("init", "-q", cwd=tmp_path)
+    git("add", "-A", cwd=tmp_path)
+    rendered = get_renderer("patch").render(tmp_path, stripped)
+    assert (rendered.tool, rendered.full) == ("the validation patch", False)
+    changed = validation_patch(stripped).changed
+    assert changed and all((tmp_path / p).read_bytes() == original[p] for p in changed)
+
+
+def test_auto_sends_an_unrecognised_layout_to_conda_smithy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = _corpus_files("harfbuzz-feedstock")
+    assert get_renderer("patch").refusal(files) is not None
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    refused = get_renderer("auto").refusal(files)
+    assert refused is not None and "conda-smithy is not installed" in refused
+    fake_tool(tmp_path / "bin", "conda-smithy", 'echo "3.99.0"\n')
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    auto = get_renderer("auto")
+    assert auto.refusal(files) is None
+    rendered = auto.render(tmp_path, files)
+    assert (rendered.tool, rendered.full) == ("conda-smithy 3.99.0", True)
 
 
 def test_conda_smithy_missing_is_a_clear_error(
@@ -81,7 +110,7 @@ def test_conda_smithy_rerenders_in_the_working_copy_without_committing(
     workdir.mkdir()
     renderer = get_renderer("conda-smithy")
     assert (renderer.name, renderer.version()) == ("conda-smithy", "3.99.0")
-    renderer.render(workdir)
+    assert renderer.render(workdir, {}).full
     calls = log.read_text().split("<end>\n")
     assert calls[1].splitlines() == [
         str(workdir), "rerender", "--feedstock_directory", str(workdir), "--no-check-uptodate",
@@ -95,9 +124,10 @@ def test_conda_smithy_as_a_conda_subcommand(
     monkeypatch.setenv("PATH", str(tmp_path))
     renderer = get_renderer("conda-smithy")
     assert renderer.version() == "3.99.1"
-    renderer.render(tmp_path)
-    last = log.read_text().split("<end>\n")[-2].splitlines()
-    assert last[1:4] == ["smithy", "rerender", "--feedstock_directory"]
+    renderer.render(tmp_path, {})
+    calls = [c.splitlines()[1:] for c in log.read_text().split("<end>\n")[:-1]]
+    assert ["smithy", "rerender", "--feedstock_directory", str(tmp_path),
+            "--no-check-uptodate"] in calls
 
 
 def test_a_failing_rerender_is_a_step_failure(
@@ -107,34 +137,4 @@ def test_a_failing_rerender_is_a_step_failure(
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(MigratorError, match=r"^conda smithy rerender failed \(exit 3\): "
                                          r"no recipe found$"):
-        get_renderer("conda-smithy").render(tmp_path)
-
-
-def test_seed_ci_files_renders_in_memory() -> None:
-    files = seed_ci_files(SEED)
-    assert sorted(files) == [
-        ".azure-pipelines/azure-pipelines-win.yml", ".github/workflows/conda-build.yml",
-        ".scripts/build_steps.sh", ".scripts/run_docker_build.sh",
-        ".scripts/run_win_build.bat", "README.md", "azure-pipelines.yml",
-    ]
-    assert set(files) <= OWNED_PATHS and EXECUTABLE_PATHS & set(files)
-    assert all(isinstance(data, bytes) for data in files.values())
-    assert files["README.md"].startswith(b"About seeded-feedstock\n")
-    assert b'    validate_recipe_outputs "${FEEDSTOCK_NAME}"\n' in files[".scripts/build_steps.sh"]
-    assert seed_ci_files(dict(reversed(SEED.items()))) == files
-
-
-def test_seed_ci_files_without_the_key_uploads_the_old_way() -> None:
-    files = seed_ci_files({**SEED, "conda-forge.yml": b"{}"})
-    joined = b"".join(files.values())
-    assert b"validate_recipe_outputs" not in joined
-    assert b"FEEDSTOCK_TOKEN" not in joined and b"STAGING_BINSTAR_TOKEN" not in joined
-    assert (
-        b'        upload_package  "${FEEDSTOCK_ROOT}" "${RECIPE_ROOT}" "${CONFIG_FILE}"\n'
-        in files[".scripts/build_steps.sh"]
-    )
-
-
-def test_seed_ci_files_fails_on_bad_input() -> None:
-    with pytest.raises(MigratorError, match=r"^\.ci_support is missing or empty"):
-        seed_ci_files({"conda-forge.yml": b"{}", "recipe/meta.yaml": SEED["recipe/meta.yaml"]})
+        get_renderer("conda-smithy").render(tmp_path, {})

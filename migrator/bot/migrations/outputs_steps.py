@@ -9,39 +9,38 @@ from __future__ import annotations
 
 import logging
 
+from migrator.bot.migrations.token_data import TokenFeedstock, TokenRun
 from migrator.bot.outcomes import StepFailed
 from migrator.bot.task import FeedstockTask, RunContext
 from migrator.core.errors import MigratorError
-from migrator.feedstock.recipe_outputs import RECIPE_FILES, RecipeError, recipe_outputs
+from migrator.feedstock.recipe_files import workdir_recipe_inputs
+from migrator.feedstock.recipe_outputs import RecipeError, recipe_outputs
 from migrator.registries.outputs_registry import bare
 from migrator.registries.outputs_writer import register_outputs
 
 log = logging.getLogger("migrator")
-PENDING = "outputs_pending"
 
 
-def claim_outputs(task: FeedstockTask) -> str:
-    workdir = task.workdir(task.repo.default_branch)
-    if not any((workdir / p).is_file() for p in ("recipe/meta.yaml", "recipe/recipe.yaml")):
-        raise StepFailed("no recipe: neither recipe/meta.yaml nor recipe/recipe.yaml exists")
-    files = {p: (workdir / p).read_bytes() for p in RECIPE_FILES if (workdir / p).is_file()}
-    for variant in sorted((workdir / ".ci_support").glob("*.yaml")):
-        files[f".ci_support/{variant.name}"] = variant.read_bytes()
+def claim_outputs(task: FeedstockTask[TokenRun, TokenFeedstock]) -> str:
+    # every file read safely (no symlink, size-bounded), `recipe_dir` honoured; the recipe
+    # itself is rendered in a sandboxed child under time and memory limits
+    files = workdir_recipe_inputs(task.workdir(task.repo.default_branch))
     try:
         names = recipe_outputs(files).names
     except RecipeError as exc:
-        raise StepFailed(f"cannot tell the recipe's outputs: {exc}") from None
+        raise StepFailed(f"cannot tell the recipe's outputs: {exc}",
+                         code=exc.code) from None
     if not names:
         raise StepFailed("the recipe names no outputs")
     with task.context.lock:
-        task.context.shared.setdefault(PENDING, {})[task.repo.name] = names
+        task.context.data.outputs_pending[task.repo.name] = names
     return "outputs " + ", ".join(names)
 
 
-def flush_outputs(context: RunContext) -> dict[str, str]:
+def flush_outputs(context: RunContext[TokenRun]) -> dict[str, str]:
     """One registry commit for the whole batch; returns a reason per refused feedstock."""
     with context.lock:
-        pending: dict[str, tuple[str, ...]] = context.shared.pop(PENDING, {})
+        pending, context.data.outputs_pending = context.data.outputs_pending, {}
     if not pending:
         return {}
     try:

@@ -1,0 +1,71 @@
+"""The summary index: status and the pending selection read it, not every record."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+
+from migrator.bot import run_report
+from migrator.bot.state import DONE, FAILED, PENDING, SKIPPED, StateDir
+from migrator.bot.state_index import read_rows
+from migrator.forges import RepoInfo
+
+SCHEMA = Path(__file__).resolve().parents[2] / "migrator" / "bot" / "status.schema.json"
+
+
+def repo(i: int) -> RepoInfo:
+    return RepoInfo(1000 + i, f"pkg{i}-feedstock", "main", False)
+
+
+def test_each_outcome_is_one_appended_line_and_the_last_wins(tmp_path: Path) -> None:
+    state = StateDir(tmp_path, "m")
+    record = state.load(repo(1))
+    record.set_status("in-progress")
+    record.set_status(FAILED, "boom", code="forge", step="write-secret@azure")
+    part = tmp_path / "m" / "index" / "all.jsonl"
+    assert len(part.read_text().splitlines()) == 2
+    assert state.peek(repo(1)) == (FAILED, "forge")
+    fresh = StateDir(tmp_path, "m")
+    assert fresh.peek(repo(1)) == (FAILED, "forge") and fresh.peek(repo(2)) == (PENDING, "")
+    state.compact()
+    assert len(part.read_text().splitlines()) == 1
+
+
+def test_parts_of_shards_merge_and_a_torn_line_is_ignored(tmp_path: Path) -> None:
+    a, b = StateDir(tmp_path, "m", part="shard-0-of-2"), StateDir(tmp_path, "m",
+                                                                   part="shard-1-of-2")
+    a.load(repo(1)).set_status(DONE)
+    b.load(repo(2)).set_status(SKIPPED, "archived", code="archived")
+    with open(tmp_path / "m" / "index" / "shard-1-of-2.jsonl", "a") as handle:
+        handle.write('{"repo_id": 3, "feedst')  # killed mid-line
+    rows = read_rows(tmp_path / "m" / "index")
+    assert {i: r.status for i, r in rows.items()} == {1001: DONE, 1002: SKIPPED}
+
+
+def test_a_state_directory_from_before_the_index_is_indexed_once(tmp_path: Path) -> None:
+    state = StateDir(tmp_path, "m")
+    state.load(repo(1)).set_status(DONE)
+    state.load(repo(2)).set_status(FAILED, "x", code="registry")
+    for part in (tmp_path / "m" / "index").iterdir():
+        part.unlink()
+    (tmp_path / "m" / "index").rmdir()
+    again = StateDir(tmp_path, "m")
+    assert again.peek(repo(2)) == (FAILED, "registry")
+    assert (tmp_path / "m" / "index" / "rebuilt.jsonl").is_file()
+
+
+def test_status_json_follows_its_schema_with_rows_and_totals(tmp_path: Path) -> None:
+    state = StateDir(tmp_path, "output-validation")
+    state.load(repo(1)).set_status(DONE, step="rerender@main")
+    state.load(repo(2)).set_status(FAILED, "no", code="appveyor-uploads",
+                                   step="detect-providers")
+    summary = run_report.collect(state, [repo(1), repo(2), repo(3)])
+    jsonschema.validate(summary, json.loads(SCHEMA.read_text()))
+    assert summary["totals"] == {"done": 1, "failed": 1, "skipped": 0, "in-progress": 0,
+                                 "pending": 1}
+    assert summary["reasons"] == {"failed:appveyor-uploads": ["pkg2-feedstock"]}
+    rows = {r["name"]: r for r in summary["feedstocks"]}
+    assert rows["pkg2-feedstock"]["last_step"] == "detect-providers"
+    assert rows["pkg3-feedstock"]["status"] == PENDING
