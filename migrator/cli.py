@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from migrator import __version__
 from migrator.bot.cli_run import add_run_command
@@ -21,8 +22,16 @@ from migrator.forges.pacing import OutOfBudget
 from migrator.service.commands import add_outputs_command
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """A usage mistake is one line naming the command and what is wrong (exit 2); `-h`
+    shows the whole usage. Sub-commands inherit this class."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="migrator",
         description="Provision conda-forge feedstocks for output validation: tokens, CI "
                     "secrets, conda-forge.yml and rerender, with resumable JSON state; "

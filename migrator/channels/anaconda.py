@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 import requests
 
 from migrator.channels.anaconda_http import AnacondaApi, ApiError, Conflict, NotFound, quote
+from migrator.channels.anaconda_listing import DEFAULT_TTL, Listing
 from migrator.channels.anaconda_upload import upload_file
 from migrator.channels.base import DEFAULT_LABEL, Channel, FileInfo, Hashes
 from migrator.channels.dists import BadDist, Dist, parse_dist
@@ -40,10 +41,12 @@ class StoredFile(NamedTuple):
 
 
 class AnacondaChannel:
-    def __init__(self, api: AnacondaApi, owner: str, *, name: str | None = None) -> None:
+    def __init__(self, api: AnacondaApi, owner: str, *, name: str | None = None,
+                 conda_url: str | None = None, listing_ttl: float = DEFAULT_TTL) -> None:
         self.api = api
         self.owner = owner
         self.name = name or owner
+        self.listing = Listing(api, owner, conda_url=conda_url, ttl=listing_ttl)
 
     def __repr__(self) -> str:
         return f"AnacondaChannel({self.api.base_url!r}, {self.owner!r})"
@@ -95,6 +98,7 @@ class AnacondaChannel:
             raise FileExistsError(f"{dist.key} already exists on {self.name}")
         wanted = sorted(set(labels))
         upload_file(self.api, self.owner, path, dist, labels=wanted or [DEFAULT_LABEL])
+        self.listing.wrote(dist.subdir, dist.fn)
         if not wanted:
             self.set_labels(dist, ())
 
@@ -127,6 +131,9 @@ class AnacondaChannel:
         for label in sorted(found.labels - wanted):
             self._label("DELETE", label, dist)
 
+    def packages(self, subdir: str) -> list[str]:
+        return self.listing.names(subdir)
+
     # -- anaconda.org operations -----------------------------------------------------
     def receive_copy(self, source: AnacondaChannel, dist: Dist, *, labels: Sequence[str],
                      sha256: str | None = None) -> None:
@@ -138,6 +145,7 @@ class AnacondaChannel:
         except Conflict:
             held = self._settle(source, dist, first, sha256)
         have = held.labels if held is not None else frozenset({first})
+        self.listing.wrote(dist.subdir, dist.fn)
         for label in labels:
             if label not in have:
                 self._label("POST", label, dist)

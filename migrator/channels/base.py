@@ -1,8 +1,8 @@
 """The channel interface. Staging, quarantine and production are each one channel.
 
-The local implementation (`local_channel.LocalChannel`) is a directory; an anaconda.org
-client would map these calls onto its distribution info, download, upload, copy,
-remove and label (`add_channel`/`remove_channel`) calls.
+The local implementation (`directory.LocalChannel`) is a directory; the anaconda.org one
+(`anaconda.AnacondaChannel`) maps these calls onto its distribution info, download,
+upload, copy, remove and label calls, and lists a subdir from its repodata.
 """
 
 from __future__ import annotations
@@ -59,6 +59,11 @@ class Channel(Protocol):
         ...
 
     def set_labels(self, dist: Dist, labels: Iterable[str]) -> None: ...
+
+    def packages(self, subdir: str) -> list[str]:
+        """The file names the channel holds in `subdir`, under any label (sorted; empty
+        for a subdir it has nothing in)."""
+        ...
 
 
 def hash_file(path: Path) -> Hashes:

@@ -13,8 +13,8 @@ import uuid
 from typing import Any, NamedTuple
 
 from migrator.channels.base import DEFAULT_LABEL
+from migrator.channels.directory import LocalChannel, record_of
 from migrator.channels.dists import BadDist, parse_dist
-from migrator.channels.local import LocalChannel, record_of
 from migrator.channels.local_index import Entry
 from migrator.core.errors import UserError
 

@@ -62,8 +62,8 @@ def check_new_name(dist: Dist, existing: Iterable[str]) -> None:
     for name in existing:
         if name != dist.fn and name.casefold() == folded:
             raise BadPackage(f"{dist.fn} differs only in case from {name}, which is "
-                             "already published: the two collide on case-insensitive "
-                             "file systems")
+                             "published already or named in the same request: the two "
+                             "collide on case-insensitive file systems")
 
 
 def repodata_record(raw_index: bytes, hashes: Hashes) -> dict[str, Any]:

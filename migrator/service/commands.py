@@ -21,7 +21,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from migrator.channels.local import LocalChannel
+from migrator.channels.directory import LocalChannel
 from migrator.core.errors import UserError
 from migrator.core.secret import Secret
 from migrator.forges.choose import add_forge_option, open_forge

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from migrator.channels.local import LocalChannel
+from migrator.channels.directory import LocalChannel
 from migrator.forges import Forge
 from migrator.service.core import Service
 from migrator.service.pipeline import Channels

@@ -21,7 +21,12 @@ from typing import Any, NamedTuple, TypeVar
 
 from migrator.channels.base import Channel, FileInfo
 from migrator.channels.dists import Dist, parse_dist
-from migrator.channels.package import BadPackage, PackageFacts, inspect_package
+from migrator.channels.package import (
+    BadPackage,
+    PackageFacts,
+    check_new_name,
+    inspect_package,
+)
 from migrator.core import failpoints
 from migrator.core.files import locked
 from migrator.forges import Forge
@@ -45,7 +50,7 @@ class Channels:
 @dataclass
 class Job:
     """What processing one request needs; `rules` (the outputs registry's config and
-    allowlist) are read once per request."""
+    allowlist) and production's file names per subdir are read once per request."""
 
     forge: Forge
     channels: Channels
@@ -56,6 +61,7 @@ class Job:
     locks: Path
     lock_timeout: float
     rules: registry.Rules | None = field(default=None)
+    published: dict[str, list[str]] = field(default_factory=dict)  # by subdir
 
 
 class _Ready(NamedTuple):
@@ -146,9 +152,10 @@ def _check(job: Job, dist: Dist) -> PackageFacts | OutputResult:
                       f"{found.hashes.get(request.hash_type)[:12]}..., the request names "
                       f"{expected[:12]}...")
     with _scratch(job.workdir / job.record["id"]) as folder:
-        local = folder / dist.fn
-        staging.download(dist, local)
         try:
+            check_new_name(dist, _names_beside(job, dist))
+            local = folder / dist.fn
+            staging.download(dist, local)
             facts = inspect_package(local, dist)
         except BadPackage as exc:
             return result(Kind.BAD_PACKAGE, str(exc).replace(str(folder), "."))
@@ -156,6 +163,16 @@ def _check(job: Job, dist: Dist) -> PackageFacts | OutputResult:
         return result(Kind.HASH_MISMATCH, f"it changed on {staging.name} while it was being "
                                           "checked")
     return _owner(job, dist) or facts
+
+
+def _names_beside(job: Job, dist: Dist) -> list[str]:
+    """The names `dist` must not collide with: production's files in its subdir and
+    the other files of the same request."""
+    if dist.subdir not in job.published:
+        job.published[dist.subdir] = job.channels.production.packages(dist.subdir)
+    others = [parse_dist(key).fn for key in job.request.outputs
+              if key != dist.key and key.startswith(f"{dist.subdir}/")]
+    return [*job.published[dist.subdir], *others]
 
 
 def _owner(job: Job, dist: Dist) -> OutputResult | None:
@@ -236,7 +253,9 @@ def _clean(job: Job, dist: Dist, sha256: str) -> None:
 def _file_locks(folder: Path, keys: Sequence[str], *, timeout: float) -> Iterator[None]:
     """Locks on the file names (hashed into stripes), taken in one order so that two
     requests sharing names cannot deadlock."""
-    stripes = sorted({int(hashlib.sha256(k.encode()).hexdigest(), 16) % _STRIPES
+    # by the case-folded name: two requests for names that differ only in case are
+    # serialised, so the second sees the first's file in production and is refused
+    stripes = sorted({int(hashlib.sha256(k.casefold().encode()).hexdigest(), 16) % _STRIPES
                       for k in keys})
     deadline = time.monotonic() + timeout
     with contextlib.ExitStack() as stack:

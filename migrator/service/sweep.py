@@ -19,8 +19,8 @@ from typing import NamedTuple
 
 from migrator.channels.anaconda import StoredFile
 from migrator.channels.base import Channel
+from migrator.channels.directory import LocalChannel
 from migrator.channels.dists import BadDist, parse_dist
-from migrator.channels.local import LocalChannel
 from migrator.service.journal import Journal
 from migrator.service.pipeline import _file_locks
 

@@ -52,6 +52,7 @@ def flush(context: RunContext[TokenRun]) -> dict[str, str]:
 MIGRATION: Migration[TokenRun, TokenFeedstock] = Migration(
     name=NAME,
     steps=(
+        Step("check-config", switch_steps.check_config),
         Step("detect-providers", provider_steps.detect_providers),
         Step("check-renderable", switch_steps.check_renderable),
         Step("create-token", token_steps.create_unless_provisioned, scope="provider",

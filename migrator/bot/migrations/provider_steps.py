@@ -42,3 +42,4 @@ def detect_providers(task: FeedstockTask[Any, Any]) -> str:
                          code="no-uploads")
     task.record.providers = sorted(uploading)
     return "uploads from " + ", ".join(task.record.providers)
+

@@ -14,7 +14,7 @@ from migrator.bot.outcomes import StepFailed
 from migrator.bot.task import FeedstockTask
 from migrator.bot.workcopy import commit_and_push
 from migrator.core import templating
-from migrator.feedstock import cfyml
+from migrator.feedstock import FeedstockError, cfyml
 from migrator.feedstock.safe_files import read_feedstock_file, write_feedstock_file
 from migrator.rerender import get_renderer
 from migrator.rerender.guard import check_rerender
@@ -30,6 +30,24 @@ from migrator.rerender.working_copy import (
 DOCS = ("https://conda-forge.org/docs/maintainer/infrastructure/"
         "#output-validation-and-feedstock-tokens")
 NAME = "output-validation"
+
+
+def check_config(task: FeedstockTask[Any, Any]) -> str:
+    """A `conda-forge.yml` the bot could not switch over stops the feedstock first, before
+    any token is made, with the reason a maintainer can fix."""
+    raw = read_feedstock_file(task.workdir(task.repo.default_branch), CONFIG,
+                              limit=CONFIG_LIMIT)
+    if raw is None:
+        raise StepFailed(f"{CONFIG} is missing", code="bad-config")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise StepFailed(f"{CONFIG} is not UTF-8 text", code="bad-config") from None
+    try:
+        new = cfyml.enable_output_validation(text)
+    except FeedstockError as exc:
+        raise StepFailed(str(exc), code="bad-config") from None
+    return f"{CONFIG} can take the key" if new is not None else f"{CONFIG} has the key"
 
 
 def check_renderable(task: FeedstockTask[Any, Any]) -> str:

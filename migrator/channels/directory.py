@@ -159,6 +159,8 @@ class LocalChannel:
 
     def packages(self, subdir: str) -> list[str]:
         folder = self.root / subdir
+        if not folder.is_dir():
+            return []
         return sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")
                       and p.name.endswith((".conda", ".tar.bz2")))
 
