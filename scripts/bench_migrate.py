@@ -28,12 +28,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from migrator.bot import migrations  # noqa: E402
 from migrator.bot.runner import run_migration, select_pending  # noqa: E402
 from migrator.bot.state import StateDir  # noqa: E402
+from migrator.bot.state_index import IndexRow  # noqa: E402
 from migrator.bot.task import Options  # noqa: E402
 from migrator.core.files import write_json  # noqa: E402
 from migrator.core.git import git  # noqa: E402
 from migrator.core.secret import Secret  # noqa: E402
 from migrator.forges.local import LocalForge  # noqa: E402
 from migrator.registries.token_hashing import hash_token  # noqa: E402
+from testing.runs import local_stores  # noqa: E402
 from testing.seed import create_forge  # noqa: E402
 
 
@@ -58,7 +60,7 @@ def floor(forge: LocalForge, scratch: Path, jobs: int) -> float:
 def migrate(forge: LocalForge, state: Path, jobs: int, renderer: str) -> tuple[float, int]:
     migration = migrations.get("output-validation")
     summary = run_migration(forge, migration, StateDir(state, migration.name),
-                            Options(jobs=jobs, renderer=renderer))
+                            Options(jobs=jobs, renderer=renderer), stores=local_stores(forge))
     if summary.outcomes.get("failed"):
         raise SystemExit(f"benchmark run had failures: {summary.outcomes}")
     return summary.seconds, summary.outcomes["done"]
@@ -70,13 +72,20 @@ def big_state(root: Path, count: int) -> None:
     print(f"forge init --count {count}: {time.perf_counter() - started:.1f} s")
     state = StateDir(root / "state", "output-validation")
     repos = forge.list_feedstocks()
+    lines = []
     for repo in repos[:-1]:  # every feedstock recorded done but the last one
         record = state.load(repo)
-        record.data.update(status="done", branches=["main"], steps={
-            s.name if not s.per_branch else f"{s.name}@main":
-                {"status": "done", "at": "2026-01-01T00:00:00+00:00", "attempts": 1}
-            for s in migrations.get("output-validation").steps})
+        record.data.update(status="done", branches=["main"], providers=["github_actions"],
+                           steps={s.name if s.scope == "feedstock" else f"{s.name}@main":
+                                  {"status": "done", "at": "2026-01-01T00:00:00+00:00",
+                                   "attempts": 1}
+                                  for s in migrations.get("output-validation").steps})
         write_json(record.path, record.data, sort_keys=False)
+        lines.append(IndexRow(repo.id, repo.name, "done", "", "tell-open-pulls",
+                              "2026-01-01T00:00:00+00:00").to_line())
+    index = root / "state" / "output-validation" / "index"
+    index.mkdir(parents=True, exist_ok=True)
+    (index / "all.jsonl").write_text("".join(lines))
     t0 = time.perf_counter()
     todo, untouched = select_pending(state, LocalForge(root / "forge").list_feedstocks(),
                                      Options())
@@ -98,7 +107,7 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--jobs", type=int, default=4)
     parser.add_argument("--big", type=int, default=30000)
-    parser.add_argument("--renderer", default="builtin")
+    parser.add_argument("--renderer", default="patch")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-migrate-") as tmp:
         root = Path(tmp)

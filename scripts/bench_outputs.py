@@ -32,8 +32,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from migrator.channels.base import hash_file  # noqa: E402
+from migrator.channels.directory import LocalChannel  # noqa: E402
 from migrator.channels.dists import parse_dist  # noqa: E402
-from migrator.channels.local import LocalChannel  # noqa: E402
 from migrator.channels.local_index import LocalIndex  # noqa: E402
 from migrator.channels.local_reindex import reindex  # noqa: E402
 from migrator.core.git import git  # noqa: E402
