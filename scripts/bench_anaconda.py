@@ -88,7 +88,10 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
         print(f"staging {args.packages} packages, twice ...", flush=True)
         serial = stage(site.tokens, server.url, tmp / "built", args.packages, "1")
         parallel = stage(site.tokens, server.url, tmp / "built", args.packages, "2")
+        mark = len(server.entries(None))
         copy_one(service, env.token, *serial[0])  # warm: the token check's scrypt, caches
+        listing = [e for e in server.entries(None)[mark:]
+                   if e.kind == "conda" or e.path.startswith("/channels/")]
         serial = serial[1:]
 
         server.latency = latency
@@ -122,6 +125,11 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
           f"really took {spent * 1000:.1f} ms")
     print(f"  service time beyond the latency: {(mean - spent) * 1000:.1f} ms "
           f"({(mean - spent) / mean:.0%} of the wall time)")
+    print(f"  production's file names (the case check), read by the first request only: "
+          f"{len(listing)} call(s) ("
+          + ", ".join(f"{k} {v}" for k, v in sorted(Counter(
+              f"{e.method} /{e.path.split('/')[1]}" for e in listing).items()))
+          + "), then kept 300 s and revalidated by ETag")
     print(f"{args.workers} requests at a time: {len(parallel)} packages in {wall:.2f} s = "
           f"{len(parallel) / wall:.1f} packages/s, {parallel_calls / len(parallel):.1f} "
           "calls each")

@@ -37,14 +37,22 @@ def _token(environ: Mapping[str, str], owner: str) -> Secret:
     return Secret(value)
 
 
+def anaconda_channel_from_env(owner: str, *, base_url: str = API_URL,
+                              environ: Mapping[str, str] | None = None,
+                              policy: RetryPolicy | None = None) -> AnacondaChannel:
+    """One of the three owners, with its own token (so a job that touches only staging,
+    such as the sweep, is never given production's)."""
+    environ = os.environ if environ is None else environ
+    return AnacondaChannel(AnacondaApi(base_url, _token(environ, owner), policy=policy),
+                           owner)
+
+
 def anaconda_channels_from_env(*, base_url: str = API_URL,
                                environ: Mapping[str, str] | None = None,
                                policy: RetryPolicy | None = None) -> Channels:
-    environ = os.environ if environ is None else environ
-
     def channel(owner: str) -> AnacondaChannel:
-        return AnacondaChannel(AnacondaApi(base_url, _token(environ, owner), policy=policy),
-                               owner)
+        return anaconda_channel_from_env(owner, base_url=base_url, environ=environ,
+                                         policy=policy)
 
     return Channels(staging=channel(STAGING), quarantine=channel(QUARANTINE),
                     production=channel(PRODUCTION))

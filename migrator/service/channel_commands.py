@@ -4,13 +4,15 @@ on any channel, local or anaconda.org.
     mark-broken     add the `broken` label to production files and take `main` away
                     (solvers stop seeing them; their URLs keep working)
     unmark-broken   the reverse: `main` back, `broken` gone
-    sweep           remove files left on staging and quarantine for over two hours
+    sweep           remove files left on staging and quarantine for over two hours; it
+                    opens no forge and holds no production token (it reads no registry)
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from migrator.channels.base import DEFAULT_LABEL, Channel
@@ -18,6 +20,7 @@ from migrator.channels.dists import BadDist, parse_dist
 from migrator.core.errors import UserError
 from migrator.service import sweep as sweeping
 from migrator.service.core import Service
+from migrator.service.journal import Journal
 from migrator.service.local_setup import PRODUCTION, QUARANTINE, STAGING
 from migrator.service.pipeline import Channels
 
@@ -25,6 +28,8 @@ BROKEN_LABEL = "broken"
 ROLES = {STAGING: "staging", QUARANTINE: "quarantine", PRODUCTION: "production"}
 
 ServiceOf = Callable[[argparse.Namespace], Service]
+# the channels of these names, and the state dir whose open requests a sweep spares
+SweepOf = Callable[[argparse.Namespace, Sequence[str]], tuple[list[Channel], Path]]
 
 
 def channel_named(channels: Channels, name: str) -> Channel:
@@ -52,7 +57,7 @@ def set_broken(channel: Channel, key: str, *, broken: bool) -> frozenset[str]:
     return frozenset(labels)
 
 
-def add_channel_commands(sub: Any, *, service: ServiceOf) -> None:
+def add_channel_commands(sub: Any, *, service: ServiceOf, sweep_target: SweepOf) -> None:
     for name, broken, text in (
             ("mark-broken", True, "label production files broken, out of main"),
             ("unmark-broken", False, "put broken production files back into main")):
@@ -67,7 +72,7 @@ def add_channel_commands(sub: Any, *, service: ServiceOf) -> None:
                         metavar="HOURS", help="age to sweep from (default: %(default)s)")
     parser.add_argument("--only", action="append", metavar="CHANNEL",
                         help=f"sweep {STAGING} or {QUARANTINE} only (repeatable)")
-    parser.set_defaults(handler=lambda args: _sweep(service(args), args))
+    parser.set_defaults(handler=lambda args: _sweep(sweep_target, args))
 
 
 def _labeller(service: ServiceOf, broken: bool) -> Callable[[argparse.Namespace], int]:
@@ -81,16 +86,19 @@ def _labeller(service: ServiceOf, broken: bool) -> Callable[[argparse.Namespace]
     return handler
 
 
-def _sweep(service: Service, args: argparse.Namespace) -> int:
+def _sweep(sweep_target: SweepOf, args: argparse.Namespace) -> int:
     if args.limit < 1 or args.older_than <= 0:
         raise UserError("--max and --older-than must be positive")
-    names = args.only or [STAGING, QUARANTINE]
-    channels = [channel_named(service.channels, n) for n in names]
+    names = list(dict.fromkeys(args.only or [STAGING, QUARANTINE]))
+    for name in names:
+        if name not in ROLES:
+            raise UserError(f"unknown channel {name!r}: the channels are {', '.join(ROLES)}")
     if PRODUCTION in names:
         raise UserError(f"{PRODUCTION} is production: it is never swept")
-    report = sweeping.sweep(channels,
-                            journal=service.journal, locks=service.state_dir / "locks",
-                            max_age=args.older_than * 3600, limit=args.limit)
+    channels, state_dir = sweep_target(args, names)
+    report = sweeping.sweep(channels, journal=Journal(state_dir / "requests"),
+                            locks=state_dir / "locks", max_age=args.older_than * 3600,
+                            limit=args.limit)
     for item in report.removed:
         print(f"removed {item.channel}:{item.key} ({item.age / 3600:.1f} h old)")
     for where in report.held:

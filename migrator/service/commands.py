@@ -8,7 +8,8 @@
     sweep      remove files left on staging and quarantine for over two hours
 
 Channels are local folders, or anaconda.org with --channel-server URL (its tokens from
-the environment: STAGING_BINSTAR_TOKEN, POST_STAGING_BINSTAR_TOKEN, PROD_BINSTAR_TOKEN).
+the environment: STAGING_BINSTAR_TOKEN, POST_STAGING_BINSTAR_TOKEN, PROD_BINSTAR_TOKEN;
+the sweep takes only the two staging ones, and opens no forge).
 
 The feedstock token is read from the FEEDSTOCK_TOKEN environment variable only.
 """
@@ -18,9 +19,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from migrator.channels.base import Channel
 from migrator.channels.directory import LocalChannel
 from migrator.core.errors import UserError
 from migrator.core.secret import Secret
@@ -64,7 +67,7 @@ def add_outputs_command(commands: Any) -> None:
     register.add_argument("--workdir", type=Path, default=None)
     register.set_defaults(handler=_register)
 
-    add_channel_commands(sub, service=_service)
+    add_channel_commands(sub, service=_service, sweep_target=_sweep_target)
 
     patch = sub.add_parser("patch", help="apply patch_instructions.json to a subdir")
     patch.add_argument("subdir")
@@ -101,6 +104,29 @@ def _service(args: argparse.Namespace) -> Service:
         raise UserError("with --forge github, give --channels and --state")
     return layout.local_service(forge, forge_root=Path(args.forge),
                                 channels_root=args.channels, state_dir=args.state)
+
+
+def _state_dir(args: argparse.Namespace) -> Path:
+    if args.state is not None:
+        return Path(args.state)
+    if args.forge == "github":
+        raise UserError("with --forge github, give --state")
+    return Path(args.forge) / "outputs-service"
+
+
+def _sweep_target(args: argparse.Namespace, names: Sequence[str]
+                  ) -> tuple[list[Channel], Path]:
+    """The named channels alone, each with its own token, and the state dir; no forge
+    is opened: the scheduled sweep holds no GitHub credentials."""
+    if args.channel_server:
+        from migrator.service.anaconda_setup import anaconda_channel_from_env
+
+        return ([anaconda_channel_from_env(n, base_url=args.channel_server) for n in names],
+                _state_dir(args))
+    if args.forge == "github" and args.channels is None:
+        raise UserError("with --forge github, give --channels and --state")
+    channels = layout.local_channels(args.channels or Path(args.forge) / "channels")
+    return [channel_named(channels, n) for n in names], _state_dir(args)
 
 
 def _token() -> Secret:

@@ -1,13 +1,15 @@
 """The two other hosts the stand-in plays, under path prefixes of the same server:
 
     /conda/<owner>/[label/<label>/]<subdir>/repodata.json   conda.anaconda.org: a label's
-    /conda/<owner>/[label/<label>/]<subdir>/<file>          repodata and files (no label: main)
+    /conda/<owner>/[label/<label>/]<subdir>/<file>          repodata and files (no label: main;
+                                                            repodata has an ETag)
     /_storage/upload        the S3 form POST of anaconda-client's upload (201 + XML)
     /_storage/blob/<sha256> where a download is redirected to (signed, no token)
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import re
@@ -43,8 +45,12 @@ def conda(model: Model, request: Request) -> Response:
             return Response(b"Not Found", 404)
         labelled = [f for f in model.files(owner) if label in f.labels]
         if name == "repodata.json":
-            data = views.repodata(labelled, subdir=subdir)
-            return Response(json.dumps(data), 200, content_type="application/json")
+            text = json.dumps(views.repodata(labelled, subdir=subdir)).encode()
+            # conditional requests as the CDN in front of conda.anaconda.org answers them
+            etag = f'"{hashlib.sha256(text).hexdigest()[:32]}"'
+            if request.headers.get("If-None-Match") == etag:
+                return Response(b"", 304, {"ETag": etag})
+            return Response(text, 200, {"ETag": etag}, content_type="application/json")
         match = next((f for f in labelled if f.basename == f"{subdir}/{name}"), None)
         blob = model.blobs.get(match.sha256) if match is not None else None
     if blob is None:

@@ -103,6 +103,8 @@ class AnacondaServer:
         fault = None
         try:
             if kind == "conda":
+                if request.headers.get("Authorization"):  # public: a token has no business here
+                    self.checker.note(f"GET {path}: a token was sent to conda.anaconda.org")
                 response = conda(self.model, request)
             else:
                 if self.latency:

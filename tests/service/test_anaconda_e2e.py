@@ -175,11 +175,11 @@ def test_mark_broken_and_back_on_anaconda(env: OutputsEnv, site: Site, tmp_path:
 def test_missing_token_is_one_line(env: OutputsEnv, site: Site, tmp_path: Path,
                                    tokens_in_env: None, monkeypatch: pytest.MonkeyPatch,
                                    capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.delenv("PROD_BINSTAR_TOKEN")
+    monkeypatch.delenv("POST_STAGING_BINSTAR_TOKEN")
     assert run(["sweep"], env, tmp_path, site) == 2
     assert capsys.readouterr().err.splitlines() == [
-        "migrator: error: set PROD_BINSTAR_TOKEN in the environment: the anaconda.org "
-        "token for conda-forge"]
+        "migrator: error: set POST_STAGING_BINSTAR_TOKEN in the environment: the anaconda.org "
+        "token for cf-post-staging"]
 
 
 def test_sweep_on_anaconda(env: OutputsEnv, site: Site, service: Service, tmp_path: Path,
