@@ -31,12 +31,12 @@ class ProgressReporter:
 
     def start(self, total: int, *, untouched: int = 0) -> None:
         self.total = total
+        print(f"progress: {total} feedstocks to work on ({untouched} finished earlier)",
+              file=self.stream, flush=True)
         if self.stream.isatty():
             self._bar = tqdm(total=total, file=self.stream, unit="feedstock",
                              dynamic_ncols=True)
             self._route_logs()
-        print(f"progress: {total} feedstocks to work on ({untouched} finished earlier)",
-              file=self.stream if self._bar is None else sys.stderr, flush=True)
 
     def __call__(self, feedstock: str, outcome: str) -> None:
         self.counts[outcome] += 1

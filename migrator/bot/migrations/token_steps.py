@@ -141,4 +141,7 @@ def expire_old_entries(task: Task) -> str:
         task.repo.name, expire_others=True, keep_salts=frozenset(keep),
         expires_at=time.time() + grace, release=task.context.options.run_id,
     ))
-    return f"older entries expire in {grace / 3600:g} h"
+    older = sum(1 for e in entries if e.salt not in keep and e.expires_at is None)
+    if not older:
+        return "no older entries to expire"
+    return f"{older} older entr{'y' if older == 1 else 'ies'} expire in {grace / 3600:g} h"
