@@ -12,19 +12,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from migrator.rerender.patch import (
-    Line,
-    Refused,
-    ci_files_of,
-    join_lines,
-    locate_block,
-    render_block,
-    secret_runs,
-    split_lines,
-)
+from migrator.rerender.patch import ci_files_of
+from migrator.rerender.patch_blocks import locate_block, render_block
+from migrator.rerender.patch_lines import Line, Refused, join_lines, split_lines
 from migrator.rerender.patch_rules import RULES, VALIDATION_SECRETS, FileRule, SecretList
+from migrator.rerender.patch_secrets import secret_runs
 
-_UPLOAD = re.compile(r"^(?P<pre>\s*(?:- cmd: )?upload_package )(?P<rest>.*)$")
+UPLOAD_LINE = re.compile(r"^(?P<pre>\s*(?:- cmd: )?upload_package )(?P<rest>.*)$")
 
 
 def unpatch(files: Mapping[str, bytes]) -> dict[str, bytes]:
@@ -42,11 +36,11 @@ def _unpatch_lines(path: str, rule: FileRule, lines: list[Line]) -> list[Line]:
         _drop_secrets(rule, lines)
     if rule.upload_flag is None:
         return lines
-    uploads = [i for i, line in enumerate(lines) if _UPLOAD.match(line.text)]
+    uploads = [i for i, line in enumerate(lines) if UPLOAD_LINE.match(line.text)]
     for index in reversed(uploads):
         _drop_block(path, rule, lines, index)
     for index, line in enumerate(lines):
-        match = _UPLOAD.match(line.text)
+        match = UPLOAD_LINE.match(line.text)
         if match and match["rest"].startswith(rule.upload_flag):
             rest = match["rest"][len(rule.upload_flag):]
             lines[index] = Line(match["pre"] + rest, line.end)

@@ -7,6 +7,7 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
+from migrator.core import deadline
 from migrator.core.errors import UserError
 from migrator.core.git import scrubbed_env
 from migrator.rerender.refused import RenderError
@@ -66,13 +67,14 @@ def _works(args: list[str]) -> bool:
 
 
 def _run(args: list[str], *, cwd: Path | None, what: str) -> str:
+    limit = deadline.cap(RERENDER_TIMEOUT)  # no longer than the feedstock has left
     try:
         proc = subprocess.run(
-            args, cwd=cwd, capture_output=True, text=True, timeout=RERENDER_TIMEOUT,
+            args, cwd=cwd, capture_output=True, text=True, timeout=limit,
             env=scrubbed_env(),
         )
     except subprocess.TimeoutExpired:
-        raise RenderError(f"{what} did not finish within {RERENDER_TIMEOUT} s") from None
+        raise RenderError(f"{what} did not finish within {limit:.0f} s") from None
     except OSError as exc:
         raise RenderError(f"{what} could not start: {exc.strerror or exc}") from None
     if proc.returncode != 0:
