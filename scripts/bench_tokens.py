@@ -20,8 +20,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from migrator.core.secret import Secret  # noqa: E402
-from migrator.registries.token_hashing import hash_token, verify  # noqa: E402
+from migrator.registries.token_hashing import hash_token  # noqa: E402
 from migrator.registries.token_registry import Change, RegistryWriter  # noqa: E402
+from migrator.registries.token_verify import verify  # noqa: E402
 from testing.seed import create_forge  # noqa: E402
 
 

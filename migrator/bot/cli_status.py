@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from migrator.bot import job_summary, migrations, run_history
+from migrator.bot import job_summary, migrations, progress_chart, run_history
 from migrator.bot import run_report as report
 from migrator.bot.cli_options import common_options, positive, select
 from migrator.bot.state import StateDir
@@ -73,5 +73,5 @@ def _report(args: argparse.Namespace) -> int:
     else:
         print(text, end="")
     if args.svg is not None:
-        args.svg.write_text(job_summary.chart(history, title=summary["migration"]))
+        args.svg.write_text(progress_chart.chart(history, title=summary["migration"]))
     return 0

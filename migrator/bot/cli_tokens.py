@@ -16,7 +16,7 @@ from migrator.forges.choose import add_forge_option, open_forge
 from migrator.registries import RegistryError
 from migrator.registries import token_file as registry_file
 from migrator.registries import token_registry as registry
-from migrator.registries.token_hashing import verify
+from migrator.registries.token_verify import verify
 
 TOKEN_ENV = "FEEDSTOCK_TOKEN"
 

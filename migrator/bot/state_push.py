@@ -9,48 +9,23 @@ are laid over it again, so runs on other shards keep their commits. Never forced
 from __future__ import annotations
 
 import argparse
-import base64
 import os
 import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple
 
+from migrator.bot.git_origin import OriginRemote, credential_env
+from migrator.core.branch_names import branch_problem
 from migrator.core.errors import MigratorError
-from migrator.core.git import GitError, git, is_push_race
+from migrator.core.git import GitError
 from migrator.core.secret import Secret
-from migrator.forges import PushRejected
 from migrator.forges.publish import publish
 
 MESSAGE = "Record migration state [ci skip] [skip ci]"
 _SECRET_VARIABLES = ("STATE_PUSH_TOKEN", "GITHUB_TOKEN", "STAGING_BINSTAR_TOKEN",
                      "AZURE_DEVOPS_TOKEN")
-
-
-class OriginRemote(NamedTuple):
-    """The checkout's `origin`, with the push credential in git's environment."""
-
-    env: dict[str, str]
-
-    def push(self, workdir: Path, branch: str) -> None:
-        try:
-            git("push", "-q", "origin", f"HEAD:refs/heads/{branch}", cwd=workdir, env=self.env)
-        except GitError as exc:
-            raise PushRejected(f"could not push the state to {branch}: {exc}",
-                               race=is_push_race(exc.stderr)) from None
-
-    def fetch(self, workdir: Path, branch: str) -> None:
-        git("fetch", "-q", "origin", f"refs/heads/{branch}", cwd=workdir, env=self.env)
-
-
-def credential_env(token: str | None, server: str) -> dict[str, str]:
-    if not token:
-        return {}
-    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
-    return {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": f"http.{server}/.extraheader",
-            "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {basic}"}
 
 
 def push_state(checkout: Path, *, state: str, branch: str, env: dict[str, str],
@@ -78,11 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     env = credential_env(os.environ.get("STATE_PUSH_TOKEN"),
                          os.environ.get("GITHUB_SERVER_URL", "https://github.com"))
-    try:
-        git("check-ref-format", "--branch", args.branch)
-        if args.branch.startswith("-"):
-            raise GitError(["check-ref-format"], 1, "")
-    except GitError:
+    if branch_problem(args.branch) is not None:  # checked here: never handed to git
         print(f"state_push: error: {args.branch!r} is not a branch name", file=sys.stderr)
         return 2
     try:

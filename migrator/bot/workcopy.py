@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from migrator.bot.task import FeedstockTask
-from migrator.forges.publish import ForgeRemote, publish
+from migrator.forges.publish import publish
+from migrator.forges.remotes import ForgeRemote
 
 
 def commit_and_push(

@@ -11,36 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import NamedTuple, Protocol
 
 from migrator.core.git import git
 from migrator.core.secret import Secret
-from migrator.forges import Forge, ForgeError, PushRejected
+from migrator.forges import ForgeError, PushRejected
+from migrator.forges.remotes import Remote
 
 Edit = Callable[[Path], bool]  # changes the working copy; False when nothing is needed
-
-
-class Remote(Protocol):
-    """Where a working copy's branch goes, and where its new tip is fetched from."""
-
-    def push(self, workdir: Path, branch: str) -> None:
-        """Push HEAD to `branch`; `PushRejected(race=True)` when someone pushed first."""
-        ...
-
-    def fetch(self, workdir: Path, branch: str) -> None:
-        """Fetch `branch` into FETCH_HEAD."""
-        ...
-
-
-class ForgeRemote(NamedTuple):
-    forge: Forge
-    repo: str
-
-    def push(self, workdir: Path, branch: str) -> None:
-        self.forge.push(workdir, self.repo, branch)
-
-    def fetch(self, workdir: Path, branch: str) -> None:
-        self.forge.fetch(workdir, self.repo, branch)
 
 
 class LeakRefused(ForgeError):

@@ -22,7 +22,8 @@ from migrator.feedstock.recipe_outputs import (
     recipe_outputs,
 )
 from migrator.forges import Forge, ForgeError
-from migrator.forges.publish import ForgeRemote, publish
+from migrator.forges.publish import publish
+from migrator.forges.remotes import ForgeRemote
 from migrator.registries import RegistryError
 from migrator.registries import outputs_registry as registry
 

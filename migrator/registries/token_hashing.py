@@ -7,7 +7,6 @@ scrypt over the UTF-8 bytes of the token's hex text, N=16384, r=8, p=1, 256-byte
 from __future__ import annotations
 
 import hashlib
-import hmac
 import math
 import os
 import time
@@ -69,22 +68,3 @@ def hash_token(
     return Entry(salt.hex(), scrypt_hex(token, salt), provider, expires_at)
 
 
-def matches(token: Secret, entry: Entry) -> bool:
-    try:
-        salt = bytes.fromhex(entry.salt)
-    except ValueError:
-        return False
-    return hmac.compare_digest(scrypt_hex(token, salt), entry.hashed_token.lower())
-
-
-def verify(
-    token: Secret, entries: list[Entry], *, provider: str | None = None,
-    now: float | None = None,
-) -> bool:
-    """True when any live entry matches. Checks every live entry (no early exit on
-    the first non-match) so the time taken does not depend on which one matched."""
-    found = False
-    for entry in entries:
-        if entry.is_live(provider, now) and matches(token, entry):
-            found = True
-    return found

@@ -18,7 +18,8 @@ from typing import NamedTuple
 from migrator.core import templating
 from migrator.core.secret import Secret
 from migrator.forges import Forge, ForgeError
-from migrator.forges.publish import ForgeRemote, publish
+from migrator.forges.publish import publish
+from migrator.forges.remotes import ForgeRemote
 from migrator.registries import RegistryError
 from migrator.registries import token_claims as claims
 from migrator.registries import token_file as registry_file

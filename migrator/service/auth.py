@@ -29,7 +29,8 @@ from migrator.core.secret import Secret
 from migrator.forges import Forge
 from migrator.registries import RegistryError
 from migrator.registries import token_file as registry_file
-from migrator.registries.token_hashing import HASH_BYTES, SALT_BYTES, Entry, matches
+from migrator.registries.token_hashing import HASH_BYTES, SALT_BYTES, Entry
+from migrator.registries.token_verify import matches
 
 REPO = "feedstock-tokens"
 PADDED_CHECKS = 2

@@ -14,8 +14,9 @@ from migrator.forges.local import LocalForge
 from migrator.forges.local_pipelines import LocalPipelines
 from migrator.registries import token_file as registry_file
 from migrator.registries import token_registry as registry
-from migrator.registries.token_hashing import Entry, hash_token, verify
+from migrator.registries.token_hashing import Entry, hash_token
 from migrator.registries.token_registry import Change, RegistryWriter
+from migrator.registries.token_verify import verify
 from testing.runs import migrate, provider_tokens, providers_of, run_cli
 from testing.tokens_support import independent_hash, independent_verify
 
