@@ -58,6 +58,8 @@ class ProviderUse(NamedTuple):
 class ProviderDetectionError(MigratorError):
     """A file needed to tell the providers cannot be read; the message names it."""
 
+    code = "bad-config"
+
 
 class _Job(NamedTuple):
     use: ProviderUse
