@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 
 def git_objects(repo: Path) -> bytes:
@@ -30,3 +31,10 @@ def scan(tokens: Iterable[str], *, trees: Iterable[Path], texts: Iterable[str] =
     for index, text in enumerate(texts):
         hits += [f"captured text #{index}" for n in needles if n.decode() in text]
     return hits
+
+
+def request_texts(entries: Iterable[Any]) -> list[str]:
+    """A test server's logged requests as texts to scan: each one's method, path, query,
+    headers and body (entries with those fields, as `testing.azure_server` logs them)."""
+    return [f"{e.method} {e.path}?{e.query}\n"
+            + "".join(f"{k}: {v}\n" for k, v in e.headers) + f"\n{e.body}" for e in entries]

@@ -46,7 +46,8 @@ def _issue_json(ctx: Ctx, repo: Repo, item: dict[str, Any]) -> dict[str, Any]:
         "id": repo.id * 1000 + item["number"], "node_id": f"I_{repo.id}_{item['number']}",
         "number": item["number"], "title": item["title"], "body": item["body"],
         "state": item["state"], "user": user(item["author"]), "labels": [],
-        "assignee": None, "milestone": None, "locked": False, "comments": 0,
+        "assignee": None, "milestone": None, "locked": False,
+        "comments": len(item.get("comments", [])),
         "closed_at": None, "url": f"{base}/issues/{item['number']}",
         "repository_url": base, "html_url": f"https://github.com/{ctx.model.org}/{repo.name}",
         "created_at": stamp(), "updated_at": stamp(), "author_association": "NONE",
@@ -86,6 +87,35 @@ def issue(ctx: Ctx, owner: str, repo: str, issue_number: int) -> Answer:
             if key in ctx.body:
                 item[key] = ctx.body[key]
     return Answer(200, _issue_json(ctx, found, item))
+
+
+def issue_comments(ctx: Ctx, owner: str, repo: str, issue_number: int) -> Answer:
+    """Comments on an issue or a pull request (GitHub keeps both as issues)."""
+    found = _repo(ctx, owner, repo)
+    item = None if found is None else next(
+        (i for i in found.issues if i["number"] == issue_number), None)
+    if found is None or item is None:
+        return NOT_FOUND
+    comments: list[dict[str, Any]] = item.setdefault("comments", [])
+    if ctx.method == "GET":
+        return api.paged(ctx, comments)
+    if found.archived:
+        return error(403, "Repository was archived so is read-only.")
+    body = ctx.body.get("body")
+    if not body:
+        return error(422, "Validation Failed")
+    with ctx.model.lock:
+        number = found.id * 1000 + issue_number * 100 + len(comments) + 1
+        base = f"https://api.github.com/repos/{owner}/{repo}"
+        comment = fill("issue-comment", {
+            "id": number, "node_id": f"IC_{number}", "body": body,
+            "user": user(login_of(ctx.identity)), "author_association": "NONE",
+            "url": f"{base}/issues/comments/{number}", "issue_url": f"{base}/issues/"
+            f"{issue_number}", "html_url": f"https://github.com/{owner}/{repo}/issues/"
+            f"{issue_number}#issuecomment-{number}", "created_at": stamp(),
+            "updated_at": stamp()})
+        comments.append(comment)
+    return Answer(201, comment, {"Location": comment["url"]})
 
 
 def pulls(ctx: Ctx, owner: str, repo: str) -> Answer:
@@ -132,5 +162,7 @@ ROUTES = Map([
          methods=["GET", "POST"]),
     Rule(f"{_R}/issues", endpoint=issues, methods=["GET", "POST"]),
     Rule(f"{_R}/issues/<int:issue_number>", endpoint=issue, methods=["PATCH"]),
+    Rule(f"{_R}/issues/<int:issue_number>/comments", endpoint=issue_comments,
+         methods=["GET", "POST"]),
     Rule(f"{_R}/pulls", endpoint=pulls, methods=["GET"]),
 ], strict_slashes=False)

@@ -1,49 +1,13 @@
-"""What a finished output-validation migration must have left on the stand-in GitHub, and
-what it cost, read from the server's own records."""
+"""What a run cost the stand-in GitHub, read from the server's own records (what it must
+have left there is `testing.ci_servers`' to check)."""
 
 from __future__ import annotations
 
 import statistics
-import subprocess
 from collections import Counter
 from typing import NamedTuple
 
-from migrator.core.secret import Secret
-from migrator.feedstock import cfyml
-from migrator.registries import token_file as registry_file
-from migrator.registries.token_hashing import verify
-from testing.github_server.server import Entry, GithubServer
-
-STAGING = "STAGING_BINSTAR_TOKEN"
-
-
-def _show(server: GithubServer, repo: str, rev: str) -> str | None:
-    git_dir = server.model.repos[repo].git_dir
-    proc = subprocess.run(["git", "show", rev], cwd=git_dir, capture_output=True, text=True)
-    return proc.stdout if proc.returncode == 0 else None
-
-
-def provisioning_problems(server: GithubServer, feedstock: str, staging: str) -> list[str]:
-    """Empty when the feedstock is fully provisioned: its secret decrypts to a token the
-    registry verifies, CI can read the staging token, and conda-forge.yml has the key."""
-    problems = []
-    repo = server.model.repos[feedstock]
-    secrets = server.model.ci_secrets(feedstock)
-    token = secrets.get("FEEDSTOCK_TOKEN")
-    text = _show(server, "feedstock-tokens", f"main:tokens/{feedstock}.json")
-    if token is None:
-        problems.append("no FEEDSTOCK_TOKEN secret")
-    elif text is None:
-        problems.append("no registry file")
-    elif not verify(Secret(token), registry_file.parse(text, where=feedstock),
-                    provider="github_actions"):
-        problems.append("the secret does not verify against the registry")
-    if secrets.get(STAGING) != staging:
-        problems.append(f"CI cannot read {STAGING}")
-    config = _show(server, feedstock, f"{repo.default_branch}:conda-forge.yml")
-    if config is None or not cfyml.is_enabled(config):
-        problems.append(f"conda-forge.yml lacks {cfyml.KEY}: true")
-    return problems
+from testing.github_server.server import Entry
 
 
 class Cost(NamedTuple):

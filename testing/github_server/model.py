@@ -5,9 +5,13 @@ requests, the App and the tokens it handed out."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import secrets as pysecrets
+import subprocess
+import tempfile
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,10 +143,41 @@ class Model:
         return values
 
     def add_pull(self, repo: str, title: str, head: str, base: str = "main",
-                 author: str = "contributor") -> int:
+                 author: str = "contributor", *, files: Mapping[str, bytes] | None = None,
+                 ) -> int:
+        """An open pull request from `head` (a fork's branch) into `base`. Like GitHub,
+        the repository gets `refs/pull/<number>/head`: a commit on `base` changing
+        `files` (none: the same tree), when the repository has that branch."""
         with self.lock:
             found = self.repos[repo]
             number = len(found.issues) + 1
             found.issues.append({"number": number, "title": title, "body": "", "state": "open",
-                                 "head": head, "base": base, "author": author, "pull": True})
-            return number
+                                 "head": head, "base": base, "author": author, "pull": True,
+                                 "comments": []})
+        _pull_ref(found.git_dir, number, base, title, files or {})
+        return number
+
+
+def _pull_ref(git_dir: Path, number: int, base: str, title: str,
+              files: Mapping[str, bytes]) -> None:
+    def git(*args: str, data: bytes | None = None, index: Path | None = None) -> str | None:
+        env = {**os.environ, "GIT_AUTHOR_NAME": "contributor", "GIT_COMMITTER_NAME":
+               "contributor", "GIT_AUTHOR_EMAIL": "c@example.org",
+               "GIT_COMMITTER_EMAIL": "c@example.org"}
+        if index is not None:
+            env["GIT_INDEX_FILE"] = str(index)
+        done = subprocess.run(["git", *args], cwd=git_dir, input=data, capture_output=True,
+                              env=env)
+        return done.stdout.decode().strip() if done.returncode == 0 else None
+
+    if not (git_dir / "HEAD").is_file() or git("rev-parse", "--verify", "-q", base) is None:
+        return
+    with tempfile.TemporaryDirectory() as scratch:
+        index = Path(scratch) / "index"
+        git("read-tree", base, index=index)
+        for path, data in files.items():
+            blob = git("hash-object", "-w", "--stdin", data=data)
+            git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", index=index)
+        tree = git("write-tree", index=index)
+        commit = git("commit-tree", str(tree), "-p", base, "-m", title)
+    git("update-ref", f"refs/pull/{number}/head", str(commit))

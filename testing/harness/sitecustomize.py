@@ -4,6 +4,8 @@
   which the tests keep outside every folder they scan, so the leak scan knows them.
 - `MIGRATOR_KILL_AT="<point>:<n>"`: the process SIGKILLs itself the n-th time it reaches
   the named failpoint (`migrator.core.failpoints`), the moment a real crash would be worst.
+  A point is named without its `@branch` / `@provider` part, so `write-secret:2` is the
+  second provider's write; a batched step's `<key>.staged` point keeps its suffix.
 """
 
 from __future__ import annotations
@@ -36,7 +38,10 @@ if _kill_at:
     _lock = threading.Lock()
 
     def _kill_hook(point: str) -> None:
-        if point.split("@")[0] != _name:
+        base, at, rest = point.partition("@")
+        if at and rest.endswith(".staged"):  # "register-hash@azure.staged"
+            base += ".staged"
+        if base != _name:
             return
         with _lock:
             _counts[_name] = _counts.get(_name, 0) + 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 from pathlib import Path
@@ -11,10 +10,15 @@ import pytest
 
 from migrator.core.git import git
 from migrator.forges.local import LocalForge
-from migrator.registries import token_registry as registry
 from testing.leakscan import scan
+from testing.provider_checks import (
+    local_ci_secrets,
+    provider_problems,
+    registry_text,
+    seeded_providers,
+    unused_store_tokens,
+)
 from testing.runs import run_cli
-from testing.tokens_support import independent_verify
 
 KILL_POINTS = [
     "create-token:2", "register-hash.staged:2", "flush:1", "write-secret:2",
@@ -22,6 +26,7 @@ KILL_POINTS = [
     "set-config:2", "rerender:2",
 ]
 CONFIG_SUBJECT = "***NO_CI*** enable output validation"
+RERENDER_SUBJECT = "***NO_CI*** MNT: validate outputs before they reach conda-forge"
 
 
 def git_shim(folder: Path, log: Path) -> Path:
@@ -46,7 +51,7 @@ def test_killed_run_resumes_to_a_correct_and_leak_free_forge(tmp_path: Path, kil
     run_cli("forge", "init", str(work / "forge"), "--count", "6", "--corpus-share", "0",
             check=True)
     args = ("run", "output-validation", "--forge", str(work / "forge"), "--state",
-            str(work / "state"), "--jobs", "1", "--batch-size", "2", "--renderer", "builtin")
+            str(work / "state"), "--jobs", "1", "--batch-size", "2", "--renderer", "patch")
     killed = run_cli(*args, env={**env, "MIGRATOR_KILL_AT": kill_at}, token_log=token_log)
     assert killed.returncode == -9, killed.stderr
     resumed = run_cli(*args, env=env, token_log=token_log)
@@ -56,21 +61,23 @@ def test_killed_run_resumes_to_a_correct_and_leak_free_forge(tmp_path: Path, kil
     assert rotated.returncode == 0, rotated.stdout + rotated.stderr
 
     forge = LocalForge(work / "forge")
+    secrets = local_ci_secrets(forge)
+    built_on: set[str] = set()
     for repo in forge.list_feedstocks():
         if repo.archived:
             continue
-        token = forge.ci_secrets(repo)["FEEDSTOCK_TOKEN"]
-        text = forge.read_file(registry.REPO, registry.token_path(repo.name))
-        assert text is not None
-        entries = json.loads(text)["tokens"]
-        assert independent_verify(token, text.decode()), repo.name
-        # exactly one entry without an expiry, and it is the one in the secret
-        forever = [e for e in entries if e.get("expires_at") is None]
-        assert len(forever) == 1
-        assert independent_verify(token, json.dumps({"tokens": forever}))
+        providers = seeded_providers(forge.root, repo.name)
+        assert providers, repo.name
+        built_on |= providers
+        text = registry_text(forge, repo.name)
+        # each provider's job holds a token that verifies for that provider, and it is
+        # the one entry of that provider without an expiry
+        assert provider_problems(secrets, text, repo.name, providers) == [], repo.name
+        assert unused_store_tokens(secrets, repo.name, providers) == [], repo.name
         subjects = git("log", "--format=%s", cwd=forge.git_dir(repo.name)).splitlines()
         assert sum(CONFIG_SUBJECT in s for s in subjects) == 1, (repo.name, subjects)
-        assert sum("Re-rendered" in s for s in subjects) == 1, (repo.name, subjects)
+        assert sum(RERENDER_SUBJECT in s for s in subjects) == 1, (repo.name, subjects)
+    assert built_on == {"azure", "github_actions"}
 
     tokens = token_log.read_text().split()
     assert len(tokens) >= 5 * 2  # provisioned and rotated: every feedstock, twice

@@ -16,8 +16,9 @@ from migrator.bot import migrations
 from migrator.bot.runner import run_migration
 from migrator.bot.state import StateDir
 from migrator.bot.task import Options
+from testing.azure_server.fixtures import make_azure_server  # noqa: F401
+from testing.ci_servers import MakeCiServers, make_ci_servers, outcome_problems  # noqa: F401
 from testing.github_server.fixtures import (  # noqa: F401
-    MakeServer,
     app_forge,
     make_github_server,
     seeded_forges,
@@ -53,20 +54,30 @@ def recorded_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_no_credential_leaves_the_process_environment(
-    make_github_server: MakeServer, recorded_git: Path, tmp_path: Path,  # noqa: F811
+    make_ci_servers: MakeCiServers, recorded_git: Path, tmp_path: Path,  # noqa: F811
     caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("STAGING_BINSTAR_TOKEN", "staging-" + "5" * 40)
+    staging = "staging-" + "5" * 40
+    monkeypatch.setenv("STAGING_BINSTAR_TOKEN", staging)
     caplog.set_level(logging.DEBUG)
-    server = make_github_server(count=6, token_ttl=21.5)  # a token renewed mid-run too
+    # a token renewed mid-run too
+    servers = make_ci_servers(6, staging=staging, github={"token_ttl": 21.5})
+    server = servers.github
     forge = app_forge(server)
     migration = migrations.get("output-validation")
     state = tmp_path / "state"
     summary = run_migration(forge, migration, StateDir(state, migration.name),
-                            Options(renderer="none", jobs=2), workroot=tmp_path)
-    assert summary.outcomes["done"] == 6 and not summary.outcomes["failed"]
+                            Options(renderer="none", jobs=2), workroot=tmp_path,
+                            stores=servers.stores(forge))
+    # a real feedstock whose CI gets no token is refused before any token is made
+    assert summary.outcomes["done"] + summary.outcomes["failed"] == 6
+    assert summary.outcomes["done"] >= 3
+    for record in StateDir(state, migration.name).records():
+        assert outcome_problems(servers, record) == [], record["feedstock"]
+    assert len(servers.azure.entries()) > 5  # the Azure DevOps store was used
 
-    credentials = [*server.model.tokens, server.model.app.private_pem.splitlines()[1]]
+    credentials = [*server.model.tokens, server.model.app.private_pem.splitlines()[1],
+                   servers.azure.pat]
     assert len(server.model.tokens) >= 2  # the admin token and at least one App token
     calls = recorded_git.read_text()
     network = [line for line in calls.splitlines() if line.startswith("ARGV") and

@@ -1,8 +1,9 @@
-"""500 feedstocks, SIGKILLed at random moments, resumed: each migrated exactly once."""
+"""500 feedstocks, SIGKILLed at random moments, resumed: each migrated exactly once, with a
+working token for every CI provider it builds on (or, for a real feedstock whose CI gets
+no token, refused before anything was changed)."""
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -15,9 +16,14 @@ from migrator.bot.state import StateDir
 from migrator.core.git import git
 from migrator.feedstock import cfyml
 from migrator.forges.local import LocalForge
-from migrator.registries import token_registry as registry
+from testing.provider_checks import (
+    local_ci_secrets,
+    provider_problems,
+    registry_text,
+    seeded_providers,
+    unused_store_tokens,
+)
 from testing.runs import HARNESS, ROOT, run_cli
-from testing.tokens_support import independent_verify
 
 COUNT = 500
 CONFIG_SUBJECT = "***NO_CI*** enable output validation"
@@ -47,26 +53,41 @@ def test_random_kills_then_resume_migrate_each_feedstock_once(tmp_path: Path) ->
         proc.wait()
         kills.append(finished(state))
     final = subprocess.run(args, env=env, capture_output=True, text=True)
-    assert final.returncode == 0, (seed, final.stdout[-2000:], final.stderr[-2000:])
+    # 1: some feedstock failed (in this run); which ones, and why, is checked below
+    assert final.returncode in (0, 1), (seed, final.stdout[-2000:], final.stderr[-2000:])
     assert kills == sorted(kills) and kills[-1] < COUNT, (seed, kills)
 
     forge = LocalForge(tmp_path / "forge")
+    secrets = local_ci_secrets(forge)
     records = {r["feedstock"]: r for r in state.records()}
     assert len(records) == COUNT
+    failed = []
     for repo in forge.list_feedstocks():
         record = records[repo.name]
         if repo.archived:
             assert record["status"] == "skipped"
             continue
-        assert record["status"] == "done", (seed, repo.name, record.get("reason"))
         subjects = git("log", "--format=%s", cwd=forge.git_dir(repo.name)).splitlines()
+        seeded = seeded_providers(forge.root, repo.name)
+        if record["status"] == "failed":
+            failed.append(repo.name)
+            # only a real feedstock whose CI the bot cannot give tokens to, refused before
+            # anything was changed
+            assert seeded is None and record["last_step"] == "detect-providers", (seed, record)
+            assert registry_text(forge, repo.name) is None, (seed, repo.name)
+            assert unused_store_tokens(secrets, repo.name, ()) == [], (seed, repo.name)
+            assert len(subjects) == 1, (seed, repo.name, subjects)
+            continue
+        assert record["status"] == "done", (seed, repo.name, record.get("reason"))
         # what the seed held decides, not the state under test
         first = git("rev-list", "--max-parents=0", "main", cwd=forge.git_dir(repo.name))
-        seeded = git("show", f"{first.strip()}:conda-forge.yml", cwd=forge.git_dir(repo.name))
-        expected = 0 if cfyml.is_enabled(seeded) else 1
+        config = git("show", f"{first.strip()}:conda-forge.yml", cwd=forge.git_dir(repo.name))
+        expected = 0 if cfyml.is_enabled(config) else 1
         assert sum(CONFIG_SUBJECT in s for s in subjects) == expected, (seed, repo.name)
-        token = forge.ci_secrets(repo)["FEEDSTOCK_TOKEN"]
-        text = (forge.read_file(registry.REPO, registry.token_path(repo.name)) or b"").decode()
-        forever = [e for e in json.loads(text)["tokens"] if e.get("expires_at") is None]
-        assert len(forever) == 1, (seed, repo.name)
-        assert independent_verify(token, json.dumps({"tokens": forever})), (seed, repo.name)
+        providers = record.get("providers", [])
+        assert providers and (seeded is None or set(providers) == seeded), (seed, repo.name)
+        text = registry_text(forge, repo.name)
+        assert provider_problems(secrets, text, repo.name, providers) == [], (seed, repo.name)
+        assert unused_store_tokens(secrets, repo.name, providers) == [], (seed, repo.name)
+    print(f"seed {seed}: kills after {kills} finished; {len(failed)} refused: {failed}")
+    assert len(failed) < COUNT // 50, (seed, failed)

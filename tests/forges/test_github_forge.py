@@ -136,7 +136,8 @@ def test_comments_issues_and_pull_requests(github_server: GithubServer) -> None:
     repo = forge.list_feedstocks()[0].name
     forge.comment_on_commit(repo, "f" * 40, "the copy failed")
     assert github_server.model.repos[repo].comments[0]["body"] == "the copy failed"
-    github_server.model.add_pull(repo, "Update to 2.0", "bump")
+    github_server.model.add_pull(repo, "Update to 2.0", "bump",
+                                 files={"conda-forge.yml": b"bot:\n  automerge: true\n"})
     assert forge.open_issue(repo, "Output validation", "first") == 2
     before = len(github_server.entries())
     assert forge.open_issue(repo, "Output validation", "first") == 2  # same body: no write
@@ -146,7 +147,21 @@ def test_comments_issues_and_pull_requests(github_server: GithubServer) -> None:
     assert forge.open_issue(repo, "Other", "x") == 3
     pulls = forge.open_pulls(repo)
     assert [(p.number, p.title, p.head_ref, p.base_ref) for p in pulls] == [
-        (1, "Update to 2.0", "bump", "main")]
+        (1, "Update to 2.0", "refs/pull/1/head", "main")]
+    # the pull request's own files are read at its head ref, the branch's elsewhere
+    assert forge.read_file(repo, "conda-forge.yml", ref=pulls[0].head_ref) == \
+        b"bot:\n  automerge: true\n"
+    assert forge.read_file(repo, "conda-forge.yml") == \
+        local_of(github_server).read_file(repo, "conda-forge.yml")
+    assert forge.read_file(repo, "recipe/meta.yaml", ref=pulls[0].head_ref) == \
+        local_of(github_server).read_file(repo, "recipe/meta.yaml")
+    before = len(github_server.entries())
+    forge.comment_on_pull(repo, 1, "please rerender")
+    assert [(e.method, e.status) for e in github_server.entries()[before:]] == [("POST", 201)]
+    assert [c["body"] for c in github_server.model.repos[repo].issues[0]["comments"]] == [
+        "please rerender"]
+    with pytest.raises(MigratorError, match="404"):
+        forge.comment_on_pull(repo, 99, "nobody")
 
 
 def test_clone_fetch_push_and_the_race(
@@ -178,7 +193,8 @@ def test_clone_fetch_push_and_the_race(
 
 def test_archived_repositories_refuse_pushes(github_server: GithubServer,  # noqa: F811
                                              tmp_path: Path) -> None:
-    github_server.model.repos["abess-feedstock"].archived = True
+    first = min(n for n in github_server.model.repos if n.endswith("-feedstock"))
+    github_server.model.repos[first].archived = True
     forge = token_forge(github_server)
     archived = next(r for r in forge.list_feedstocks() if r.archived)
     forge.clone(archived.name, None, tmp_path / "wc")

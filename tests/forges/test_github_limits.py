@@ -4,7 +4,6 @@ fault, and stops with a clear error rather than wait too long."""
 
 from __future__ import annotations
 
-import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -19,6 +18,8 @@ from migrator.forges import RepoInfo
 from migrator.forges.github import GithubForge
 from migrator.forges.pacing import Ceiling, OutOfBudget, Pacer
 from migrator.forges.sealing import seal
+from testing.azure_server.fixtures import make_azure_server  # noqa: F401
+from testing.ci_servers import MakeCiServers, make_ci_servers, outcome_problems  # noqa: F401
 from testing.github_server import Faults
 from testing.github_server.checks import write_rate
 from testing.github_server.fixtures import (  # noqa: F401
@@ -81,7 +82,7 @@ def test_a_wait_past_the_maximum_stops_with_a_clear_error(
         for _ in range(10):
             forge.repo_public_key(repo)
     assert not server.limits.refused  # it stopped before GitHub had to refuse anything
-    budget = forge.budget()
+    budget = forge.pacer.budget()
     assert budget.remaining == 2 and budget.feedstocks_left == 0
 
 
@@ -104,27 +105,38 @@ def test_each_kind_of_fault_is_survived_and_counted(
     write_secrets(forge, repos, jobs=4)
     assert all(server.model.secret_value(r.name, "FEEDSTOCK_TOKEN") == r.name for r in repos)
     injected = server.faults.injected[kind]
-    survived = forge.budget().faults.get("dropped" if kind == "drop" else kind, 0)
+    survived = forge.pacer.budget().faults.get("dropped" if kind == "drop" else kind, 0)
     assert injected > 0 and survived == injected
 
 
 def test_running_out_of_budget_ends_the_run_and_the_next_run_resumes(
-    make_github_server: MakeServer, tmp_path: Path,  # noqa: F811
+    make_ci_servers: MakeCiServers, tmp_path: Path,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("STAGING_BINSTAR_TOKEN", "staging-" + "7" * 40)
-    server = make_github_server(count=12, primary=20, window=3600.0)
+    staging = "staging-" + "7" * 40
+    monkeypatch.setenv("STAGING_BINSTAR_TOKEN", staging)
+    servers = make_ci_servers(12, staging=staging, github={"primary": 20, "window": 3600.0})
+    server = servers.github
     migration = migrations.get("output-validation")
     state = StateDir(tmp_path / "state", migration.name)
     forge = token_forge(server, pacer=fast_pacer(reserve=2, max_wait=5.0))
     with pytest.raises(OutOfBudget):
-        run_migration(forge, migration, state, Options(renderer="none", jobs=2))
+        run_migration(forge, migration, state, Options(renderer="none", jobs=2),
+                      stores=servers.stores(forge))
     assert not server.limits.refused
-    records = [json.loads(p.read_text()) for p in state.base.glob("*/*.json")]
-    assert records and not [r for r in records if r["status"] == "failed"]
+    records = list(state.records())
+    # a feedstock stopped by the budget is left in progress, to be resumed; the only
+    # failures are feedstocks refused for their CI before any token was made
+    assert records and all(outcome_problems(servers, r) == [] for r in records
+                           if r["status"] == "failed")
 
     server.limits.primary = 10_000  # the next hour
-    summary = run_migration(token_forge(server), migration, state,
-                            Options(renderer="none", jobs=2))
-    assert not summary.outcomes["failed"]
-    assert summary.outcomes["done"] + summary.untouched["done"] == 12
+    again = token_forge(server)
+    summary = run_migration(again, migration, state, Options(renderer="none", jobs=2),
+                            stores=servers.stores(again))
+    finished = summary.outcomes + summary.untouched
+    assert finished["done"] + finished["failed"] == 12 and finished["done"] >= 6
+    records = list(state.records())
+    assert len(records) == 12
+    assert {r["feedstock"]: outcome_problems(servers, r) for r in records} == {
+        r["feedstock"]: [] for r in records}

@@ -80,7 +80,8 @@ def test_credentials_only_through_the_environment() -> None:
         assert "secrets." not in step.get("run", "") and "github.token" not in step.get("run", "")
     run = next(s for s in steps if s.get("name") == "Provision feedstocks")
     assert set(run["env"]) >= {"GITHUB_APP_ID", "GITHUB_APP_PRIVATE_KEY",
-                               "GITHUB_APP_INSTALLATION_ID", "STAGING_BINSTAR_TOKEN"}
+                               "GITHUB_APP_INSTALLATION_ID", "STAGING_BINSTAR_TOKEN",
+                               "AZURE_DEVOPS_TOKEN"}  # the Azure Pipelines store's
     assert "--force" not in SCRIPT.read_text() and "push -f" not in SCRIPT.read_text()
 
 
@@ -130,21 +131,27 @@ def test_committing_the_state_keeps_a_concurrent_commit(tmp_path: Path) -> None:
 
 
 def test_the_scheduled_run_migrates_through_the_command_line(tmp_path: Path) -> None:
+    from migrator.forges.local import LocalForge
+    from testing.azure_server import AzureServer
+    from testing.azure_server.local_import import import_local
     from testing.github_server import GithubServer
     from testing.seed import create_forge
 
-    create_forge(tmp_path / "forge", count=5, workers=1)  # forks: before the server starts
+    # generated feedstocks: Actions only, and Actions with Azure (forks: before the servers)
+    create_forge(tmp_path / "forge", count=5, corpus_share=0, workers=1)
     server = GithubServer().start()
+    azure = AzureServer().start()
+    staging = "staging-" + "3" * 40
     try:
-        from migrator.forges.local import LocalForge
-
         server.model.import_local(LocalForge(tmp_path / "forge"))
+        import_local(azure.model, tmp_path / "forge" / "azure", staging=staging)
         work = tmp_path / "checkout"
         (work / "scripts").mkdir(parents=True)
         shutil.copy2(SCRIPT, work / "scripts" / "scheduled-run")
         env = {**os.environ, **server.app_env(), "PYTHON": sys.executable,
                "PYTHONPATH": str(ROOT), "MIGRATOR_ORG": "conda-forge",
-               "STAGING_BINSTAR_TOKEN": "staging-" + "3" * 40,
+               "STAGING_BINSTAR_TOKEN": staging,
+               "AZURE_DEVOPS_TOKEN": azure.pat, "AZURE_DEVOPS_URL": azure.url,
                "MIGRATOR_GITHUB_CACHE": str(tmp_path / "cache"),
                "MIGRATOR_GITHUB_CEILINGS": "1000/1"}
         env.pop("GITHUB_TOKEN", None)
@@ -156,8 +163,18 @@ def test_the_scheduled_run_migrates_through_the_command_line(tmp_path: Path) -> 
         assert len(records) == 3  # --max-feedstocks
         assert (tmp_path / "cache").is_dir()
         assert server.model.token_exchanges >= 1 and not server.checker.violations
-        secrets = [server.model.secret_value(r["feedstock"], "FEEDSTOCK_TOKEN") for r in records]
-        assert sum(s is not None for s in secrets) == sum(r["status"] != "skipped"
-                                                         for r in records)
+        assert not azure.checker.violations
+        # every provider a migrated feedstock builds on got its token in its own store
+        written = {"github_actions": lambda name: server.model.secret_value(
+                       name, "FEEDSTOCK_TOKEN"),
+                   "azure": lambda name: azure.secret_value(name, "FEEDSTOCK_TOKEN")}
+        assert {r["status"] for r in records} == {"done"}
+        assert {p for r in records for p in r["providers"]} == set(written)
+        for record in records:
+            for provider, value in written.items():
+                has = value(record["feedstock"]) is not None
+                assert has == (provider in record["providers"]), (record, provider)
+        assert azure.pat not in done.stdout + done.stderr
     finally:
         server.stop()
+        azure.stop()
