@@ -25,8 +25,6 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from typing import NamedTuple
 
-from github.Requester import Requester
-
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SLOW_DOWN = "delayed"  # a real answer that asks for the next request to wait
 Classify = Callable[[int, Mapping[str, str], str | None], str | None]
@@ -64,7 +62,9 @@ def limit_kind(status: int, headers: Mapping[str, str], message: str | None) -> 
     """'primary', 'secondary' or None for an answer that is not a rate-limit answer."""
     if status not in (403, 429):
         return None
-    text = message or ""
+    from github.Requester import Requester  # GitHub's own wording of its limits; loaded
+
+    text = message or ""  # only when a limit answer comes, so the local forge never pays
     if Requester.isPrimaryRateLimitError(text) or headers.get("x-ratelimit-remaining") == "0":
         return "primary"
     if Requester.isSecondaryRateLimitError(text) or "retry-after" in headers:
