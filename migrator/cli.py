@@ -1,4 +1,5 @@
-"""`migrator`: the command line. `main(argv) -> int`; user errors are one line, exit 2.
+"""`migrator`: the command line. `main(argv) -> int`; user errors are one line, exit 2;
+a forge, registry or channel that cannot do what was asked is one line, exit 1.
 
 The bot's commands (`run`, `status`, `tokens`) and the service's (`outputs`) are
 registered here side by side; neither package imports the other.
@@ -11,13 +12,14 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from migrator import __version__
 from migrator.bot.cli_run import add_run_command
 from migrator.bot.cli_status import add_status_commands
 from migrator.bot.cli_tokens import add_token_commands
-from migrator.core.errors import UserError
+from migrator.core.errors import MigratorError, UserError
 from migrator.forges.pacing import OutOfBudget
 from migrator.service.commands import add_outputs_command
 
@@ -55,11 +57,14 @@ def main(argv: Sequence[str] | None = None,
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr,
     )
+    if not args.verbose:  # its retry notes: the retries are ours to count and report
+        logging.getLogger("urllib3").setLevel(logging.ERROR)
     try:
+        _check_folder(getattr(args, "state", None), "--state")
         return int(args.handler(args))
-    except UserError as exc:
+    except MigratorError as exc:  # a mistake, or unreachable, refused: the reason says
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
-        return 2
+        return 2 if isinstance(exc, UserError) else 1
     except OutOfBudget as exc:
         print(f"{parser.prog}: stopped: {exc}; the state is saved, the next run resumes",
               file=sys.stderr)
@@ -72,6 +77,20 @@ def main(argv: Sequence[str] | None = None,
         print(f"{parser.prog}: interrupted; the state is saved, run again to resume",
               file=sys.stderr)
         return 130
+    except OSError as exc:  # a path given that cannot be used: full disk, no permission
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"{parser.prog}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+
+
+def _check_folder(path: object, option: str) -> None:
+    """A folder option that names a file (or sits below one) is refused before any work."""
+    if not isinstance(path, Path):
+        return
+    place = next((p for p in (path, *path.parents) if p.exists()), path)
+    if place.exists() and not place.is_dir():
+        what = "is a file" if place == path else f"is below the file {place}"
+        raise UserError(f"{option} {path} {what}; give a folder")
 
 
 if __name__ == "__main__":

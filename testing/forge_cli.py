@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from migrator.core.errors import UserError
 from testing.seed import create_forge, describe
 
 
@@ -36,6 +37,7 @@ def add_forge_commands(commands: Any) -> None:
 
 
 def _init(args: argparse.Namespace) -> int:
+    _new_folder(args.path)
     started = time.perf_counter()
     forge = create_forge(args.path, count=args.count, org=args.org, broken=args.broken,
                          corpus_share=args.corpus_share)
@@ -44,6 +46,20 @@ def _init(args: argparse.Namespace) -> int:
     print(f"created {forge.org} at {args.path}: {info['feedstocks']} feedstocks "
           f"({info['archived']} archived) in {took:.1f} s")
     return 0
+
+
+def _new_folder(path: Path) -> None:
+    """The forge's folder must be new (or empty) and creatable: not a file, not below one."""
+    for place in (path, *path.parents):
+        if not place.exists():
+            continue
+        if place == path and place.is_dir():
+            return  # the seeder refuses a folder that is not empty
+        if place == path:
+            raise UserError(f"{path} is a file; give a new folder for the forge")
+        if not place.is_dir():
+            raise UserError(f"{path} cannot be created: {place} is a file")
+        return
 
 
 def _archive(args: argparse.Namespace) -> int:

@@ -67,6 +67,9 @@ def add_run_command(commands: Any) -> None:
                           "default: 1)")
     run.add_argument("--time-budget", type=duration, default=None,
                      help="stop starting feedstocks after this long, e.g. 45m or 2h")
+    run.add_argument("--feedstock-timeout", type=duration, default=300.0,
+                     help="a feedstock whose steps take longer fails with reason code "
+                          "time-limit and the run goes on (default: 5m)")
     run.add_argument("--max-feedstocks", type=positive, default=None,
                      help="work on at most this many feedstocks in this run")
     run.add_argument("--dry-run", action="store_true",
@@ -92,6 +95,7 @@ def _run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, grace_seconds=args.grace * 3600,
         renderer=args.renderer, time_budget=args.time_budget,
         max_feedstocks=args.max_feedstocks, max_render_lines=args.max_render_lines,
+        feedstock_timeout=args.feedstock_timeout,
         run_id=state.run_id() if not args.dry_run else "dry-run",
     )
     if args.renderer == "conda-smithy":

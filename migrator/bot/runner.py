@@ -16,7 +16,7 @@ from migrator.bot.migrations.model import Migration
 from migrator.bot.state import DONE, FAILED, IN_PROGRESS, SKIPPED, STARTED, StateDir
 from migrator.bot.steps_plan import FINISHED, STAGED, advance, finish_staged
 from migrator.bot.task import FeedstockTask, Options, RunContext
-from migrator.core import failpoints
+from migrator.core import deadline, failpoints
 from migrator.core.errors import MigratorError
 from migrator.forges import Forge, RepoInfo
 from migrator.forges.ci_secrets import CISecretStore
@@ -144,7 +144,8 @@ def _plan_branches(task: FeedstockTask[Any, Any], migration: Migration[Any, Any]
         try:
             extra = task.forge.branches(task.repo)
         except MigratorError as exc:
-            record.record("list-branches", FAILED, f"could not list branches: {exc}")
+            record.record("list-branches", FAILED, f"could not list branches: {exc}",
+                          code=exc.code)
             return False
         branches += [b for b in extra if b not in branches]
         record.steps.pop("list-branches", None)
@@ -153,6 +154,21 @@ def _plan_branches(task: FeedstockTask[Any, Any], migration: Migration[Any, Any]
 
 
 def _safe_advance(
+    task: FeedstockTask[Any, Any], migration: Migration[Any, Any]
+) -> tuple[FeedstockTask[Any, Any], str]:
+    # the feedstock's time limit counts only its own work: not waits for its batch, nor
+    # waits for a rate-limited service (deadline.paused)
+    limit = task.context.options.feedstock_timeout
+    if limit is None:
+        return _advance_once(task, migration)
+    with deadline.limited(limit - task.spent):
+        try:
+            return _advance_once(task, migration)
+        finally:
+            task.spent = limit - (deadline.time_left() or 0.0)
+
+
+def _advance_once(
     task: FeedstockTask[Any, Any], migration: Migration[Any, Any]
 ) -> tuple[FeedstockTask[Any, Any], str]:
     try:

@@ -10,13 +10,14 @@ from migrator.bot.migrations.model import Migration, Step
 from migrator.bot.outcomes import Skip, StepFailed
 from migrator.bot.state import DONE, FAILED, SKIPPED, STARTED, FeedstockRecord
 from migrator.bot.task import FeedstockTask
-from migrator.core import failpoints
+from migrator.core import deadline, failpoints
 from migrator.core.errors import MigratorError
 
 log = logging.getLogger("migrator")
 
 STAGED = "staged"
 FINISHED = "finished"
+TIME_LIMIT = "time-limit"  # the reason code of a feedstock that ran past --feedstock-timeout
 
 
 class PlannedStep(NamedTuple):
@@ -72,6 +73,9 @@ def advance(task: FeedstockTask[Any, Any], migration: Migration[Any, Any]) -> st
             record.save()
             index = steps.index(producer)
             continue
+        if deadline.expired():
+            record.record(key, FAILED, _over_time(task, "not started"), code=TIME_LIMIT)
+            return FAILED
         task.branch, task.provider = planned.branch, planned.provider
         record.record(key, STARTED)
         started = time.perf_counter()
@@ -84,7 +88,10 @@ def advance(task: FeedstockTask[Any, Any], migration: Migration[Any, Any]) -> st
             index += 1
             continue
         except MigratorError as exc:  # any layer's reason: forge, registry, feedstock...
-            record.record(key, FAILED, str(exc), code=exc.code)
+            if deadline.expired():  # the step's own bound ended it: the limit is the reason
+                record.record(key, FAILED, _over_time(task, str(exc)), code=TIME_LIMIT)
+            else:
+                record.record(key, FAILED, str(exc), code=exc.code)
             log.debug("%s: %s failed after %.2f s [%s]: %s", task.repo.name, key,
                       time.perf_counter() - started, exc.code, exc)
             return FAILED
@@ -116,6 +123,11 @@ def finish_staged(task: FeedstockTask[Any, Any], *, error: str | None,
     else:
         task.retry = False  # one retry per run, not a loop
         task.record.record(key, FAILED, error, code=code)
+
+
+def _over_time(task: FeedstockTask[Any, Any], detail: str) -> str:
+    limit = task.context.options.feedstock_timeout or 0
+    return f"ran past the feedstock's time limit of {limit:g} s ({detail})"
 
 
 def _producer(steps: list[PlannedStep], product: str, provider: str | None) -> PlannedStep:

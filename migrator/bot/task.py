@@ -35,6 +35,7 @@ class Options:
     max_feedstocks: int | None = None
     run_id: str = "local"  # who holds a registry claim: the state directory's identity
     max_render_lines: int = 3000  # a full conda-smithy rerender larger than this is refused
+    feedstock_timeout: float | None = 300.0  # seconds one feedstock's steps may take in a run
 
 
 @dataclass
@@ -77,6 +78,7 @@ class FeedstockTask(Generic[R, F]):
     branch: str | None = None  # of the current `branch` step
     provider: str | None = None  # of the current `provider` step
     staged: str | None = None  # the batched step waiting for the flush
+    spent: float = 0.0  # seconds its steps ran in this run (waits for the batch excluded)
     _workdirs: dict[str, Path] = field(default_factory=dict)
 
     @property

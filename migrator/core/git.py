@@ -1,11 +1,22 @@
-"""Running git. Credentials never appear here: callers pass them in the environment."""
+"""Running git, and the argument lists that reach a remote.
+
+Credentials never appear here: callers pass them in the environment. Branch names come
+from strangers' repositories, so none reaches git before `branch_names.check_branch`
+accepted it, and every command that takes one puts it after `--end-of-options` (or `--`)
+and behind a `refs/heads/` prefix: a name can never become an option. Every git process
+ends within a timeout, shortened to what the current feedstock has left (`deadline`).
+"""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
+
+from migrator.core import deadline
+from migrator.core.branch_names import check_branch
 
 # No user config, no prompts, fixed identity: runs are reproducible on any machine.
 _BASE_ENV = {
@@ -18,6 +29,8 @@ _BASE_ENV = {
     "GIT_COMMITTER_EMAIL": "pelson.pub+conda-forge@gmail.com",
     "LC_ALL": "C",
 }
+# longest a single git command may run (a clone of a large feedstock over a slow link)
+GIT_TIMEOUT = 600.0
 
 
 class GitError(Exception):
@@ -26,6 +39,13 @@ class GitError(Exception):
         self.stderr = stderr.strip()
         last = self.stderr.splitlines()[-1] if self.stderr else f"exit {returncode}"
         super().__init__(f"git {args[0]} failed: {last}")
+
+
+class GitTimeout(GitError):
+    """The command ran past its timeout and was killed with its children."""
+
+    def __init__(self, args: list[str], seconds: float) -> None:
+        super().__init__(args, -signal.SIGKILL, f"took longer than {round(seconds, 1):g} s")
 
 
 _CREDENTIAL_WORDS = ("TOKEN", "SECRET", "PASSWORD", "PRIVATE_KEY", "CREDENTIAL")
@@ -49,32 +69,69 @@ def git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 def git(
     *args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None,
-    input: bytes | None = None,
+    input: bytes | None = None, timeout: float = GIT_TIMEOUT,
 ) -> str:
-    return git_bytes(*args, cwd=cwd, env=env, input=input).decode(errors="replace")
+    return git_bytes(*args, cwd=cwd, env=env, input=input,
+                     timeout=timeout).decode(errors="replace")
 
 
 def git_bytes(
     *args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None,
-    input: bytes | None = None,
+    input: bytes | None = None, timeout: float = GIT_TIMEOUT,
 ) -> bytes:
     """Run git; its output as bytes (file contents are not always text)."""
-    proc = subprocess.run(
-        ["git", *args], cwd=cwd, env=git_env(env), input=input, capture_output=True,
-    )
+    limit = deadline.cap(timeout)
+    # its own process group, so a timeout also ends the helpers git started (remote
+    # helpers, upload-pack); stdin closed, so git never waits on ours
+    with subprocess.Popen(
+        ["git", *args], cwd=cwd, env=git_env(env), start_new_session=True,
+        stdin=subprocess.DEVNULL if input is None else subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    ) as proc:
+        try:
+            out, err = proc.communicate(input, timeout=limit)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            proc.communicate()
+            raise GitTimeout(list(args), limit) from None
+        except BaseException:  # interrupted: its own session would not see the ^C
+            _kill_group(proc)
+            raise
     if proc.returncode != 0:
-        raise GitError(list(args), proc.returncode, proc.stderr.decode(errors="replace"))
-    return proc.stdout
+        raise GitError(list(args), proc.returncode, err.decode(errors="replace"))
+    return out
 
 
-def clone_args(branch: str | None, depth: int | None) -> list[str]:
-    """`git clone` options for a cheap working copy: one branch, no tags, shallow."""
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+# -- commands that take a branch or a remote ---------------------------------------------
+def clone_args(branch: str | None, depth: int | None, url: str, dest: Path) -> list[str]:
+    """`git clone` of a cheap working copy: one branch, no tags, shallow."""
     args = ["clone", "--quiet", "--no-tags", "--single-branch"]
     if depth is not None:
-        args += ["--depth", str(depth)]
+        args.append(f"--depth={depth}")
     if branch is not None:
-        args += ["--branch", branch]
-    return args
+        args.append(f"--branch={check_branch(branch)}")
+    return [*args, "--", url, str(dest)]
+
+
+def fetch_args(url: str, branch: str, depth: int | None) -> list[str]:
+    """`git fetch` of one branch into FETCH_HEAD."""
+    args = ["fetch", "--quiet", "--no-tags"]
+    if depth is not None:
+        args.append(f"--depth={depth}")
+    return [*args, "--end-of-options", url, f"refs/heads/{check_branch(branch)}"]
+
+
+def push_args(url: str, branch: str) -> list[str]:
+    """`git push` of HEAD to a branch, never forced."""
+    return ["push", "--quiet", "--end-of-options", url,
+            f"HEAD:refs/heads/{check_branch(branch)}"]
 
 
 _RACE_SIGNS = ("fetch first", "non-fast-forward", "cannot lock ref", "failed to update ref",

@@ -20,6 +20,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import json
+import math
 import os
 import signal
 import socket
@@ -31,6 +32,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, NamedTuple
 
+from migrator.core import deadline
 from migrator.feedstock import FeedstockError
 
 _START_SECONDS = 30.0  # the server's first start imports the readers
@@ -69,6 +71,7 @@ def run_limited(func: Callable[..., Any], *args: Any, limits: Limits = DEFAULT_L
     not run code here. An error the function raises comes back as FeedstockError with
     its message."""
     started = time.monotonic()
+    limits = _within_deadline(limits)
     with _SERVER.child() as conn:
         if not conn.poll(_START_SECONDS):
             raise FeedstockError("the reading process did not start")
@@ -97,6 +100,16 @@ def run_limited(func: Callable[..., Any], *args: Any, limits: Limits = DEFAULT_L
     if kind == "error":
         raise FeedstockError(str(value))
     raise LimitExceeded(str(value), Usage(peak, time.monotonic() - started))
+
+
+def _within_deadline(limits: Limits) -> Limits:
+    """No longer than the work in progress has left (the bot's per-feedstock limit)."""
+    wall = deadline.cap(limits.wall_seconds)
+    if wall >= limits.wall_seconds:
+        return limits
+    # the CPU limit a little later than the wall, so the wall's reason is the one given
+    return limits._replace(wall_seconds=wall,
+                           cpu_seconds=min(limits.cpu_seconds, math.ceil(wall) + 1))
 
 
 def _reply(conn: Connection) -> Any:

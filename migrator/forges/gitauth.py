@@ -17,6 +17,12 @@ TRANSIENT = re.compile(
     r"Failed to connect|Could not resolve host|transfer closed|HTTP/2 stream",
     re.IGNORECASE,
 )
+# curl's words for a connection that was never made (refused, no route, no name, no answer)
+NEVER_CONNECTED = re.compile(
+    r"Failed to connect|Could not resolve host|Connection timed out|Connection refused|"
+    r"No route to host|Network is unreachable",
+    re.IGNORECASE,
+)
 
 
 def auth_env(git_url: str, token: str) -> dict[str, str]:
@@ -35,3 +41,8 @@ def repo_url(git_url: str, org: str, repo: str) -> str:
 def is_transient(stderr: str) -> bool:
     """A failure worth trying again: the server or the network, not the request."""
     return bool(TRANSIENT.search(stderr))
+
+
+def never_connected(stderr: str) -> bool:
+    """git could not open a connection to the server at all."""
+    return bool(NEVER_CONNECTED.search(stderr))

@@ -21,6 +21,7 @@ from github.GithubException import GithubException
 from github.GithubObject import NonCompletableGithubObject
 from github.PaginatedList import PaginatedList
 
+from migrator.core.connect import DEFAULT as CONNECT_TIMEOUT
 from migrator.core.errors import UserError
 from migrator.core.secret import Secret
 from migrator.forges import (
@@ -31,7 +32,7 @@ from migrator.forges import (
     RepoInfo,
     SecretInfo,
 )
-from migrator.forges.github_env import auth_from_env, pacer_from_env
+from migrator.forges.github_env import auth_from_env, connect_timeout_from_env, pacer_from_env
 from migrator.forges.github_git import GitOverHttps
 from migrator.forges.github_http import ATTEMPTS, PacedAdapter, Tally, paced_session, requester
 from migrator.forges.github_listing import Listing, list_repos
@@ -67,6 +68,7 @@ def github_forge_from_env(
         cache_dir = Path(env["MIGRATOR_GITHUB_CACHE"])
     if pacer is None:
         pacer = pacer_from_env(env)
+    options.setdefault("connect_timeout", connect_timeout_from_env(env))
     return GithubForge(
         org=org or env.get("MIGRATOR_ORG") or DEFAULT_ORG, auth=auth_from_env(env),
         api_url=env.get("GITHUB_API_URL") or API_URL,
@@ -79,17 +81,20 @@ class GithubForge:
     def __init__(self, *, org: str, auth: Auth.Auth, api_url: str = API_URL,
                  git_url: str = GIT_URL, cache_dir: Path | None = None,
                  pacer: Pacer | None = None, timeout: float = 30.0, attempts: int = ATTEMPTS,
-                 backoff: float = 1.0) -> None:
+                 backoff: float = 1.0, connect_timeout: float = CONNECT_TIMEOUT) -> None:
         self.org = org
         self.pacer = pacer or Pacer()
         self.tally = Tally()
-        self._session = paced_session(
-            PacedAdapter(self.pacer, self.tally, attempts=attempts, backoff=backoff))
+        self._session = paced_session(PacedAdapter(
+            self.pacer, self.tally, attempts=attempts, backoff=backoff,
+            connect_timeout=connect_timeout))
         self._rest = requester(auth=auth, base_url=api_url, session=self._session,
                                timeout=timeout, attempts=attempts, backoff=backoff,
-                               secondary_wait=self.pacer.secondary_wait)
+                               secondary_wait=self.pacer.secondary_wait,
+                               connect_timeout=connect_timeout)
         self.git = GitOverHttps(org=org, git_url=git_url, auth=auth, pacer=self.pacer,
-                                attempts=attempts, backoff=backoff)
+                                attempts=attempts, backoff=backoff,
+                                connect_timeout=connect_timeout)
         self._cache = None if cache_dir is None else Path(cache_dir) / f"{org}-repos.json"
         self._org_secrets: dict[str, OrgSecretInfo | None] = {}
         self._org_lock = threading.RLock()  # steps of many feedstocks share what is known

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from github import Auth
 
+from migrator.core.connect import connect_timeout
 from migrator.core.errors import UserError
 from migrator.forges.pacing import GITHUB_CEILINGS, Ceiling, Pacer
 
@@ -25,12 +29,31 @@ def auth_from_env(environ: Mapping[str, str]) -> Auth.Auth:
         if not key or not installation.isdigit():
             raise UserError("GITHUB_APP_ID needs GITHUB_APP_PRIVATE_KEY (PEM text) and a "
                             "numeric GITHUB_APP_INSTALLATION_ID in the environment")
+        check_app_key(key)
         return Auth.AppAuth(app_id, key).get_installation_auth(int(installation))
     token = environ.get("GITHUB_TOKEN")
     if token:
         return Auth.Token(token)
     raise UserError("the GitHub forge needs GITHUB_TOKEN, or GITHUB_APP_ID with "
                     "GITHUB_APP_PRIVATE_KEY and GITHUB_APP_INSTALLATION_ID, in the environment")
+
+
+def check_app_key(key: str) -> None:
+    """The App's key must be an RSA private key in PEM: GitHub signs App tokens with RS256.
+    Checked before the first request, so a wrong key is one line, not a traceback from
+    deep inside the first API call; the message never quotes the key."""
+    try:
+        loaded = load_pem_private_key(key.encode(), password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm):  # TypeError: it is encrypted
+        loaded = None
+    if not isinstance(loaded, RSAPrivateKey):
+        raise UserError("GITHUB_APP_PRIVATE_KEY is not an unencrypted RSA private key in "
+                        "PEM form (the .pem file GitHub gives for the App)")
+
+
+def connect_timeout_from_env(env: Mapping[str, str]) -> float:
+    """MIGRATOR_CONNECT_TIMEOUT: seconds to keep trying a server that cannot be reached."""
+    return connect_timeout(env)
 
 
 def pacer_from_env(env: Mapping[str, str]) -> Pacer:

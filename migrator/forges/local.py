@@ -13,14 +13,15 @@ Layout under the forge root:
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
 import threading
 from pathlib import Path
 from typing import Any
 
+from migrator.core import git as gitcmd
+from migrator.core.branch_names import usable_branches
 from migrator.core.errors import UserError
 from migrator.core.files import locked, read_json, write_json
-from migrator.core.git import GitError, clone_args, git, git_env, is_push_race
+from migrator.core.git import GitError, git, git_bytes, is_push_race
 from migrator.core.secret import Secret
 from migrator.forges import (
     ForgeError,
@@ -82,9 +83,12 @@ class LocalForge:
         return self.root / "git" / f"{name}.git"
 
     def branches(self, repo: RepoInfo) -> list[str]:
-        out = git("for-each-ref", "--format=%(refname:short)", "refs/heads",
+        """Every branch; BadBranch naming the first whose name git must never see."""
+        out = git("for-each-ref", "--format=%(refname)", "--end-of-options", "refs/heads",
                   cwd=self.git_dir(repo.name))
-        return sorted(out.split())
+        names = sorted(line[len("refs/heads/"):] for line in out.splitlines()
+                       if line.startswith("refs/heads/"))
+        return usable_branches(repo.name, names)
 
     def set_archived(self, name: str, archived: bool) -> None:
         self._update_repo(name, archived=archived)
@@ -100,11 +104,11 @@ class LocalForge:
 
     def read_file(self, repo: str, path: str, ref: str | None = None) -> bytes | None:
         self._url(repo)
-        proc = subprocess.run(
-            ["git", "cat-file", "blob", f"{ref or 'HEAD'}:{path}"], cwd=self.git_dir(repo),
-            env=git_env(), capture_output=True,
-        )
-        return proc.stdout if proc.returncode == 0 else None
+        try:
+            return git_bytes("cat-file", "blob", "--end-of-options", f"{ref or 'HEAD'}:{path}",
+                             cwd=self.git_dir(repo))
+        except GitError:
+            return None
 
     # -- git ---------------------------------------------------------------------------
     def _url(self, name: str) -> str:
@@ -114,28 +118,25 @@ class LocalForge:
         return path.as_uri()
 
     def clone(self, repo: str, branch: str | None, dest: Path, *, depth: int | None = 1) -> None:
-        args = clone_args(branch, depth)
-        url = self._url(repo)
+        args = gitcmd.clone_args(branch, depth, self._url(repo), dest)
         if not git("for-each-ref", "--count=1", "refs/heads", cwd=self.git_dir(repo)).strip():
             raise ForgeError(f"{repo} is empty: it has no commits")
         try:
-            git(*args, url, str(dest))
+            git(*args)
         except GitError as exc:
             raise ForgeError(_clone_reason(repo, branch, exc)) from None
 
     def fetch(self, workdir: Path, repo: str, branch: str, *, depth: int | None = 1) -> None:
-        args = ["fetch", "--quiet", "--no-tags", self._url(repo), branch]
-        if depth is not None:
-            args[1:1] = ["--depth", str(depth)]
+        args = gitcmd.fetch_args(self._url(repo), branch, depth)
         try:
             git(*args, cwd=workdir)
         except GitError as exc:
             raise ForgeError(_clone_reason(repo, branch, exc)) from None
 
     def push(self, workdir: Path, repo: str, branch: str) -> None:
+        args = gitcmd.push_args(self._url(repo), branch)
         try:
-            git("push", "--quiet", self._url(repo), f"HEAD:refs/heads/{branch}",
-                cwd=workdir)
+            git(*args, cwd=workdir)
         except GitError as exc:
             raise _push_error(repo, branch, exc) from None
 
