@@ -75,9 +75,12 @@ def _demo(args: argparse.Namespace) -> int:
     except ImportError:
         return 1 if failed else 0
     done = [state.load(r) for r in repos if state.peek_status(r) == "done" and not r.archived]
+    played: set[str] = set()
     for provider in ("azure", "github_actions"):  # one CI job of each kind, both accepted
-        record = next((r for r in done if provider in r.providers), None)
+        record = next((r for r in done if provider in r.providers
+                       and r.data["feedstock"] not in played), None)
         if record is not None:
+            played.add(record.data["feedstock"])
             play_ci(forge, record.data["feedstock"], root / "ci" / provider,
                     register_missing=False, provider=provider)
     return 1 if failed else 0

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from migrator.channels.directory import LocalChannel
 from migrator.channels.dists import parse_dist
-from migrator.channels.local import LocalChannel
 from migrator.core.errors import MigratorError
 from migrator.core.git import git
 from migrator.core.secret import Secret

@@ -1,25 +1,44 @@
-"""What the seeded feedstocks contain: real corpus files, and more made from templates."""
+"""What the seeded feedstocks contain: real corpus feedstocks as stored, and generated
+ones made of a real conda-smithy layout, a recipe and a conda-forge.yml.
+
+Generated feedstock `pkgNNNNN` takes its shape of conda-forge.yml and its CI layout from
+`SHAPES[NNNNN % 10]`; every tenth one already validates (its layout as rendered with
+`conda_forge_output_validation: true`, the key set), the others start without it.
+"""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-import random
-from collections.abc import Iterator
-from pathlib import Path
 from typing import NamedTuple
 
 from migrator.core import templating
+from testing.seed_layouts import CORPUS, LAYOUTS, corpus_files, executable, layout_files
 
 Files = dict[str, tuple[bytes, bool]]
 
-CORPUS = Path(__file__).resolve().parent / "corpus" / "feedstocks"
-CONFIG_STYLES = (
-    "modern", "commented", "flow", "empty-list", "false", "no-final-newline", "sequence",
-    "empty-map", "modern", "commented",
+# index % 10 -> (shape of conda-forge.yml, layout); the empty shapes go with the layout
+# conda-smithy's defaults give, and "validated" picks its layout from VALIDATED_LAYOUTS
+SHAPES = (
+    ("modern", "github-actions"), ("commented", "mixed"), ("flow", "mixed"),
+    ("empty-list", "github-actions"), ("false", "azure"), ("no-final-newline", "azure-linux"),
+    ("sequence", "azure"), ("empty-map", "github-actions"), ("modern", "azure-linux"),
+    ("validated", ""),
 )
-PLATFORMS = ("linux_64", "osx_64", "win_64", "linux_aarch64")
+VALIDATED_LAYOUTS = ("github-actions", "mixed", "azure-linux", "azure")
 MAINTAINERS = ("conda-forge/core", "jakirkham", "ocefpaf", "beckermr", "isuruf", "xhochy")
+# Corpus feedstocks with a whole conda-smithy render that the validation patch accepts,
+# uploading from azure and github_actions only (the others have only conda-forge.yml, an
+# old layout, or travis/drone/appveyor uploads); tests/testing/test_seed.py recomputes it.
+WORKABLE_CORPUS = frozenset({
+    "ambertools", "atari_py", "autodiff", "begins", "clangdev",
+    "conda-forge-repodata-patches", "conda-standalone", "cupy", "daal4py", "emacs",
+    "fastlowess", "galsim", "jaxlib", "micromamba", "nb_conda_kernels", "numpy", "ocaml",
+    "openblas", "opencv", "openvino", "oxigraph", "pdal", "postgresql", "pypy3.6", "pyqt",
+    "r-base", "sbcl", "tiledb", "tzdata", "xgboost", "zig",
+})
+LICENSE = b"BSD-3-Clause license for the recipe files of this feedstock.\n"
 
 
 class FeedstockSeed(NamedTuple):
@@ -31,9 +50,17 @@ class FeedstockSeed(NamedTuple):
     reject_pushes: bool = False
     empty: bool = False
     source: str = "generated"
+    pipeline_linked: bool = True  # its Azure pipeline reads the staging token's group
 
 
 def corpus_feedstocks(*, include_broken: bool) -> list[FeedstockSeed]:
+    """The corpus as stored, the feedstocks in WORKABLE_CORPUS first (so a small forge
+    is made of layouts the migration handles), each group by name."""
+    return list(_corpus(include_broken))
+
+
+@functools.cache
+def _corpus(include_broken: bool) -> tuple[FeedstockSeed, ...]:
     index = {e["feedstock"]: e for e in json.loads((CORPUS / "INDEX.json").read_text())}
     seeds = []
     for name in sorted(index):
@@ -42,46 +69,57 @@ def corpus_feedstocks(*, include_broken: bool) -> list[FeedstockSeed]:
         if broken and not include_broken:
             continue
         seeds.append(_from_corpus(name, index[name]))
-    return seeds
+    return tuple(sorted(seeds, key=lambda s: (s.name not in WORKABLE_CORPUS, s.name)))
 
 
 def _from_corpus(feedstock: str, entry: dict[str, object]) -> FeedstockSeed:
     name = feedstock.removesuffix("-feedstock")
-    folder = CORPUS / feedstock
-    files: Files = {}
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        rel = path.relative_to(folder).as_posix()
-        files[rel] = (path.read_bytes(), rel.endswith(".sh"))
+    files: Files = {p: (d, executable(p)) for p, d in corpus_files(feedstock).items()}
     if not any(p.startswith("recipe/") for p in files):
-        files.update(_recipe(name))
+        files.update(recipe(name))
     if not any(p.startswith(".ci_support/") for p in files):
-        files.update(_variants(name, ("linux_64",)))
+        files.update(_variants(("linux_64",)))
     files.setdefault("README.md", (_readme(name), False))
     return FeedstockSeed(name, files, source=f"corpus:{entry['repo']}@{entry['commit']}")
 
 
+def generated_name(index: int) -> str:
+    return f"pkg{index:05d}"
+
+
+def pipeline_linked(index: int) -> bool:
+    """A few Azure feedstocks' pipelines still lack the staging group."""
+    return index % 20 != 4
+
+
 def generated(index: int) -> FeedstockSeed:
-    name = f"pkg{index:05d}"
-    rng = random.Random(index)
-    style = CONFIG_STYLES[index % len(CONFIG_STYLES)]
-    platforms = ("linux_64",) + tuple(p for p in PLATFORMS[1:] if rng.random() < 0.3)
-    files: Files = {
-        "conda-forge.yml": (
-            templating.render(f"seed/conda-forge/{style}.yml.j2", name=name).encode(), False),
-        "README.md": (_readme(name), False),
-        "LICENSE.txt": (b"BSD-3-Clause license for the recipe files of this feedstock.\n",
-                        False),
-    }
-    files.update(_recipe(name))
-    files.update(_variants(name, platforms))
+    name = generated_name(index)
+    shape, key = SHAPES[index % len(SHAPES)]
+    validated = shape == "validated"
+    if validated:
+        key = VALIDATED_LAYOUTS[index // len(SHAPES) % len(VALIDATED_LAYOUTS)]
+    layout = LAYOUTS[key]
+    files = dict(layout_files(layout.feedstock, name, validated=validated))
+    files["conda-forge.yml"] = (config(shape, name, provider=layout.provider,
+                                       noarch_platforms=layout.noarch_platforms), False)
+    files["LICENSE.txt"] = (LICENSE, False)
+    files.update(recipe(name))
     return FeedstockSeed(
         name, files,
         extra_branches=("v1.x",) if index % 10 == 3 else (),
         archived=index % 25 == 7,
+        source=f"generated:{key}",
+        pipeline_linked=pipeline_linked(index),
     )
 
 
-def _recipe(name: str) -> Files:
+def config(shape: str, name: str, *, provider: tuple[tuple[str, str], ...] = (),
+           noarch_platforms: tuple[str, ...] = ()) -> bytes:
+    return templating.render(f"seed/conda-forge/{shape}.yml.j2", name=name, provider=provider,
+                             noarch_platforms=noarch_platforms).encode()
+
+
+def recipe(name: str) -> Files:
     text = templating.render(
         "seed/meta.yaml.j2", name=name, version="1.0.0",
         sha256=hashlib.sha256(name.encode()).hexdigest(), module=name.replace("-", "_"),
@@ -90,7 +128,7 @@ def _recipe(name: str) -> Files:
     return {"recipe/meta.yaml": (text.encode(), False)}
 
 
-def _variants(name: str, platforms: tuple[str, ...]) -> Files:
+def _variants(platforms: tuple[str, ...]) -> Files:
     return {
         f".ci_support/{platform}_.yaml": (
             templating.render("seed/ci_support.yaml.j2", platform=platform.replace("_", "-", 1))
@@ -102,31 +140,3 @@ def _variants(name: str, platforms: tuple[str, ...]) -> Files:
 def _readme(name: str) -> bytes:
     return templating.render("seed/readme.md.j2", name=name, summary=f"The {name} package").encode()
 
-
-def broken_feedstocks() -> Iterator[FeedstockSeed]:
-    """One feedstock for each kind of bad input the migration must survive."""
-
-    def files(name: str, config: bytes | None = b"{}\n", *, recipe: bool = True) -> Files:
-        made = {k: v for k, v in generated(0).files.items()
-                if k != "conda-forge.yml" and not k.startswith("recipe/")}
-        if recipe:
-            made.update(_recipe(name))
-        if config is not None:
-            made["conda-forge.yml"] = (config, False)
-        return made
-
-    yield FeedstockSeed("broken-tabs", files("broken-tabs", b"github:\n\tbranch_name: main\n"))
-    yield FeedstockSeed("broken-list-root", files("broken-list-root", b"- provider\n- azure\n"))
-    yield FeedstockSeed("broken-scalar-root", files("broken-scalar-root", b"just text\n"))
-    yield FeedstockSeed("broken-duplicate-keys", files(
-        "broken-duplicate-keys", b"bot:\n  automerge: true\nbot:\n  automerge: false\n"))
-    yield FeedstockSeed("broken-invalid-yaml",
-                        files("broken-invalid-yaml", b"github:\n  branch_name: [main\n"))
-    yield FeedstockSeed("empty-config", files("empty-config", b""))
-    yield FeedstockSeed("broken-no-config", files("broken-no-config", None))
-    yield FeedstockSeed("broken-no-recipe", files("broken-no-recipe", recipe=False))
-    yield FeedstockSeed("broken-empty-repo", {}, empty=True)
-    yield FeedstockSeed("broken-missing-branch", files("broken-missing-branch"),
-                        default_branch="gone")
-    yield FeedstockSeed("broken-push-rejected", files("broken-push-rejected"),
-                        reject_pushes=True)

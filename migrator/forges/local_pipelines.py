@@ -72,12 +72,14 @@ def add_pipelines(directory: Path, names: Iterable[str], *, link_group: bool = T
     conda-smithy registers a feedstock on Azure), linking the staging group if asked."""
     store = LocalPipelines(directory)
     group = store._group_id(GROUP) if link_group else None
-    for name in names:
+    names = list(names)
+    first = store._next_id(len(names))  # one store write for all: a forge has 30,000
+    for offset, name in enumerate(names):
         path = store._pipeline_path(name)
         with locked(path.with_suffix(".lock")):
             if path.is_file():
                 continue
-            write_json(path, {"id": store._next_id(), "name": name, "revision": 1,
+            write_json(path, {"id": first + offset, "name": name, "revision": 1,
                               "updated_at": _now(), "variables": {},
                               "variable_groups": [] if group is None else [group]})
 
@@ -191,11 +193,12 @@ class LocalPipelines:
     def _group_id(self, name: str) -> int | None:
         return next((g["id"] for g in self._groups() if g["name"] == name), None)
 
-    def _next_id(self) -> int:
+    def _next_id(self, count: int = 1) -> int:
+        """The first of `count` new ids, reserved."""
         with locked(self.root / ".store.lock"):
             meta = read_json(self.root / "store.json")
             found = int(meta["next_id"])
-            meta["next_id"] = found + 1
+            meta["next_id"] = found + count
             write_json(self.root / "store.json", meta)
         return found
 
