@@ -159,7 +159,7 @@ class RacingForge(LocalForge):
 
 
 def test_a_lost_push_race_is_replayed_never_forced(make_forge, tmp_path: Path) -> None:
-    forge = make_forge(count=4)
+    forge = make_forge(count=4, corpus_share=0)
     racing = RacingForge(forge.root, tmp_path / "others")
     migrate(racing, tmp_path / "state")
     for repo in forge.list_feedstocks():
