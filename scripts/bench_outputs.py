@@ -1,16 +1,21 @@
-"""Benchmark of the validation service on the embedded default.
+"""Benchmark of the validation service on the embedded default, against its floor.
 
-Fills a production channel with EXISTING packages (small real .tar.bz2 packages made
-with tarfile, indexed once by a full re-index), stages PACKAGES packages built with
-conda-package-handling, then copies them through the service (token check, staging
-checks, quarantine, production, cleanup) with several requests in flight, and prints:
+Fills a production channel with EXISTING small packages (indexed once by a full
+re-index), stages PACKAGES packages of PAYLOAD_KB each and BIG packages of BIG_MB each,
+and copies them through the service (token check, staging checks, quarantine,
+production, cleanup) with several requests in flight.
 
-- copy throughput, against the floor of reading and hashing (sha256 + md5) the same
-  bytes once;
-- the cost of the repodata update, incremental (one new package published into the
-  full channel) against a full re-index of that channel, both measured in this run.
+The floor is what validation cannot skip: each package's bytes hashed (sha256 and md5),
+its members scanned and its repodata record built, once (`inspect_package`), on the
+same files with the page cache as warm as for the copy. Floor and copy are measured in
+interleaved slices (in alternating order, so that a drift of the machine's speed hits
+both alike); the medians of the slices, and of their ratios, are printed, CPU time
+(this process's threads and its child processes) beside wall time.
 
-    python scripts/bench_outputs.py [--packages 1000] [--existing 30000]
+Names are claimed in the outputs registry off the request path; each slice's claims
+are committed after its copy (one commit) and timed on their own.
+
+    python scripts/bench_outputs.py [--packages 1000] [--existing 30000] [--big 40]
 """
 
 from __future__ import annotations
@@ -21,33 +26,39 @@ import io
 import json
 import os
 import random
+import resource
 import shutil
+import statistics
 import sys
 import tarfile
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from migrator.channels.base import hash_file  # noqa: E402
 from migrator.channels.directory import LocalChannel  # noqa: E402
-from migrator.channels.dists import parse_dist  # noqa: E402
-from migrator.channels.local_index import LocalIndex  # noqa: E402
+from migrator.channels.dists import Dist, parse_dist  # noqa: E402
 from migrator.channels.local_reindex import reindex  # noqa: E402
+from migrator.channels.package import inspect_package  # noqa: E402
 from migrator.core.git import git  # noqa: E402
 from migrator.core.secret import Secret  # noqa: E402
 from migrator.forges.sealing import seal  # noqa: E402
 from migrator.registries import outputs_registry as registry  # noqa: E402
 from migrator.registries.token_hashing import hash_token  # noqa: E402
-from migrator.service import local_setup as layout
-from testing.build_package import build_package  # noqa: E402
+from migrator.service import local_setup as layout  # noqa: E402
+from migrator.service.core import Service  # noqa: E402
 from testing.seed import create_forge  # noqa: E402
 
 SUBDIR = "linux-64"
+FEEDSTOCK = "pkg00000-feedstock"
 
 
+# -- setup -----------------------------------------------------------------------------
 def _filler(job: tuple[str, int, int]) -> int:
     folder, start, stop = job
     for i in range(start, stop):
@@ -76,6 +87,35 @@ def fill_production(channel: LocalChannel, count: int) -> None:
     assert made == count
 
 
+def _build(job: tuple[str, str, str, int, int]) -> str:
+    """One package with an incompressible payload (zstd at level 1 for a .conda: the
+    level changes how long building takes, not what the service does)."""
+    from conda_package_handling import api
+
+    from testing.build_package import build_package
+
+    folder, name, fmt, size, seed = job
+    create = api.create
+
+    def fast(*args: Any, **kw: Any) -> Any:
+        if str(args[2]).endswith(".conda"):
+            kw.setdefault("compression_level", 1)
+        return create(*args, **kw)
+
+    api.create = fast
+    payload = random.Random(seed).randbytes(size)
+    return str(build_package(Path(folder), name=name, version="1.0", build="h0_0",
+                             subdir=SUBDIR, fmt=fmt, files={f"share/{name}/data.bin": payload}))
+
+
+def build_all(folder: Path, prefix: str, count: int, size: int, formats: list[str]
+              ) -> list[Path]:
+    jobs = [(str(folder), f"{prefix}-{i:04d}", formats[i % len(formats)], size, i)
+            for i in range(count)]
+    with ProcessPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        return [Path(p) for p in pool.map(_build, jobs)]
+
+
 def commit(forge_root: Path, repo: str, files: dict[str, str], tmp: Path) -> None:
     checkout = tmp / f"{repo}-checkout"
     git("clone", "--quiet", str(forge_root / "git" / f"{repo}.git"), str(checkout))
@@ -88,27 +128,150 @@ def commit(forge_root: Path, repo: str, files: dict[str, str], tmp: Path) -> Non
     shutil.rmtree(checkout)
 
 
-def timed_renders(index: LocalIndex) -> list[float]:
-    """Wrap one index's render so that every repodata update is timed."""
+# -- measuring ---------------------------------------------------------------------------
+class Cost(NamedTuple):
+    wall: float
+    cpu: float  # this process (all threads) and its finished child processes
+
+
+@contextmanager
+def measured(into: list[Cost]) -> Iterator[None]:
+    def cpu() -> float:
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return time.process_time() + children.ru_utime + children.ru_stime
+
+    wall, used = time.perf_counter(), cpu()
+    yield
+    into.append(Cost(time.perf_counter() - wall, cpu() - used))
+
+
+def counted(obj: Any, method: str) -> list[float]:
+    """Wrap `obj.method` so that every call is timed."""
     spent: list[float] = []
-    original = index.render
+    original = getattr(obj, method)
 
-    def render(subdir: str) -> None:
+    def timed(*args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
-        original(subdir)
-        spent.append(time.perf_counter() - started)
+        try:
+            return original(*args, **kwargs)
+        finally:
+            spent.append(time.perf_counter() - started)
 
-    index.render = render  # type: ignore[method-assign]
+    setattr(obj, method, timed)
     return spent
+
+
+class Staged(NamedTuple):
+    dist: Dist
+    sha256: str
+
+
+class Case(NamedTuple):
+    title: str
+    staged: list[Staged]
+    slice_size: int
+
+
+class Outcome(NamedTuple):
+    floor: list[Cost]
+    copy: list[Cost]
+    claims: list[Cost]
+    requests: int
+
+
+def run_case(service: Service, token: Secret, case: Case, *, per_request: int,
+             concurrency: int) -> Outcome:
+    production = service.channels.production
+    assert isinstance(production, LocalChannel)
+    staging = service.channels.staging
+    assert isinstance(staging, LocalChannel)
+    outcome = Outcome([], [], [], 0)
+    slices = [case.staged[i:i + case.slice_size]
+              for i in range(0, len(case.staged), case.slice_size)]
+    requests = 0
+
+    def floor(part: list[Staged], channel: LocalChannel) -> None:
+        with measured(outcome.floor):
+            for item in part:
+                inspect_package(channel.path(item.dist), item.dist)
+
+    def copy(part: list[Staged]) -> None:
+        nonlocal requests
+        batches = [part[i:i + per_request] for i in range(0, len(part), per_request)]
+        requests += len(batches)
+
+        def send(batch: list[Staged]) -> list[str]:
+            body = {"feedstock": FEEDSTOCK, "channel": "main", "hash_type": "sha256",
+                    "outputs": {s.dist.key: s.sha256 for s in batch},
+                    "comment_on_error": False}
+            return [r.kind.value for r in service.copy(body, token).results.values()]
+
+        with measured(outcome.copy), ThreadPoolExecutor(max_workers=concurrency) as pool:
+            kinds = [k for found in pool.map(send, batches) for k in found]
+        assert kinds == ["copied"] * len(part), {k: kinds.count(k) for k in set(kinds)}
+        with measured(outcome.claims):
+            service.flush_claims()
+
+    for number, part in enumerate(slices):
+        if number % 2 == 0:
+            floor(part, staging)
+            copy(part)
+        else:  # the other order; the same bytes, now in production
+            copy(part)
+            floor(part, production)
+    return outcome._replace(requests=requests)
+
+
+def report(case: Case, outcome: Outcome) -> None:
+    def med(costs: list[Cost], field: str) -> float:
+        return statistics.median(getattr(c, field) for c in costs)
+
+    def ratio(field: str, over: list[Cost]) -> float:
+        return statistics.median(getattr(c, field) / getattr(f, field)
+                                 for c, f in zip(over, outcome.floor, strict=True))
+
+    with_claims = [Cost(c.wall + k.wall, c.cpu + k.cpu)
+                   for c, k in zip(outcome.copy, outcome.claims, strict=True)]
+    n = case.slice_size
+    print(f"\n{case.title}: {len(outcome.floor)} slices of {n} packages, "
+          f"{outcome.requests} requests")
+    print(f"  {'median per slice':<34}{'wall':>10}{'cpu':>10}")
+    for label, costs in (("floor (hash + scan + record)", outcome.floor),
+                         ("copy (until every answer)", outcome.copy),
+                         ("claims commit (after the answers)", outcome.claims)):
+        print(f"  {label:<34}{med(costs, 'wall'):>9.3f}s{med(costs, 'cpu'):>9.3f}s")
+    print(f"  {'copy / floor':<34}{ratio('wall', outcome.copy):>9.2f}x"
+          f"{ratio('cpu', outcome.copy):>9.2f}x")
+    spread = [c.wall / f.wall for c, f in zip(outcome.copy, outcome.floor, strict=True)]
+    print(f"  {'  (wall, slice by slice, in order)':<34}" + " ".join(f"{r:.2f}" for r in spread))
+    print(f"  {'(copy + claims) / floor':<34}{ratio('wall', with_claims):>9.2f}x"
+          f"{ratio('cpu', with_claims):>9.2f}x")
+    per = med(outcome.copy, "wall") / n
+    print(f"  per package: copy {per * 1000:.1f} ms, floor "
+          f"{med(outcome.floor, 'wall') / n * 1000:.1f} ms")
+
+
+def stage_all(staging: LocalChannel, built: list[Path]) -> list[Staged]:
+    staged = []
+    for path in built:
+        dist = parse_dist(f"{SUBDIR}/{path.name}")
+        staging.upload(path, dist)
+        staged.append(Staged(dist, hashlib.sha256(path.read_bytes()).hexdigest()))
+        path.unlink()  # staging holds its own copy
+    return staged
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--packages", type=int, default=1000)
+    parser.add_argument("--payload-kb", type=int, default=64)
     parser.add_argument("--existing", type=int, default=30000)
-    parser.add_argument("--payload-kb", type=int, default=64,
-                        help="incompressible payload per copied package (default: 64)")
+    parser.add_argument("--big", type=int, default=40, help="large packages (default: 40)")
+    parser.add_argument("--big-mb", type=int, default=8)
+    parser.add_argument("--big-formats", default=".conda",
+                        help="comma-separated, e.g. .conda,.tar.bz2 (default: %(default)s)")
+    parser.add_argument("--slices", type=int, default=10, help="slices of the small set")
     parser.add_argument("--per-request", type=int, default=4, help="outputs per request")
     parser.add_argument("--concurrency", type=int, default=4, help="requests in flight")
     parser.add_argument("--keep", type=Path, default=None, help="work here and keep it")
@@ -126,93 +289,62 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
     started = time.perf_counter()
     forge = create_forge(tmp / "forge", count=1, corpus_share=0, workers=1)
     token = Secret.new_token()
-    entry = hash_token(token)
     commit(forge.root, "feedstock-tokens", {
-        "tokens/pkg00000-feedstock.json": json.dumps({"tokens": [entry.to_json()]})}, tmp)
-    commit(forge.root, "feedstock-outputs", {registry.ALLOWLIST: "pkg00000:\n- bench-*\n"}, tmp)
-    repo = forge.repo("pkg00000-feedstock")
+        f"tokens/{FEEDSTOCK}.json": json.dumps({"tokens": [hash_token(token).to_json()]})},
+        tmp)
+    commit(forge.root, "feedstock-outputs",
+           {registry.ALLOWLIST: "pkg00000:\n- bench-*\n- large-*\n"}, tmp)
+    repo = forge.repo(FEEDSTOCK)
     key = forge.repo_public_key(repo)
     forge.put_repo_secret(repo, "FEEDSTOCK_TOKEN", seal(key, token), key.key_id)
-    service = layout.local_service(forge, forge_root=forge.root)
-    production = service.channels.production
-    staging = service.channels.staging
+    local = layout.local_service(forge, forge_root=forge.root)
+    # claims are committed by the flush after each slice (timed on its own), not by the
+    # background thread in the middle of another slice's copy
+    service = Service(forge=forge, channels=local.channels, state_dir=local.state_dir,
+                      claim_delay=3600.0)
+    production, staging = service.channels.production, service.channels.staging
     assert isinstance(production, LocalChannel) and isinstance(staging, LocalChannel)
 
     print(f"filling production with {args.existing} packages ...", flush=True)
     fill_production(production, args.existing)
     [first] = [r for r in reindex(production, full=True) if r.subdir == SUBDIR]
     print(f"  indexed {first.packages} packages in {first.seconds:.1f} s (full re-index)")
+    print(f"building and staging {args.packages} x {args.payload_kb} KiB and {args.big} x "
+          f"{args.big_mb} MiB packages ...", flush=True)
+    small = stage_all(staging, build_all(tmp / "built", "bench", args.packages,
+                                         args.payload_kb << 10, [".conda", ".tar.bz2"]))
+    big = stage_all(staging, build_all(tmp / "built", "large", args.big, args.big_mb << 20,
+                                       args.big_formats.split(",")))
+    renders = counted(production.index, "render")
+    quiet = [counted(c.index, "render") for c in (staging, service.channels.quarantine)
+             if isinstance(c, LocalChannel)]
+    cases = [Case(f"{args.packages} x {args.payload_kb} KiB (.conda and .tar.bz2) into "
+                  f"{args.existing} packages", small, max(1, args.packages // args.slices)),
+             Case(f"{args.big} x {args.big_mb} MiB ({args.big_formats})", big,
+                  max(1, args.big // 5))]
+    for case in cases:
+        groups_before, fetches_before = service.publisher.group.groups, service.names.fetches
+        renders.clear()
+        outcome = run_case(service, token, case, per_request=args.per_request,
+                           concurrency=args.concurrency)
+        report(case, outcome)
+        print(f"  publish groups {service.publisher.group.groups - groups_before} "
+              f"(repodata renders of production {len(renders)}, median "
+              f"{statistics.median(renders) * 1000:.0f} ms); registry fetches "
+              f"{service.names.fetches - fetches_before}; renders of staging and "
+              f"quarantine {sum(len(q) for q in quiet)}")
 
-    print(f"building and staging {args.packages} packages "
-          f"({args.payload_kb} KiB payload each) ...", flush=True)
-    rng = random.Random(6)
-    outputs: dict[str, str] = {}
-    built: list[Path] = []
-    for i in range(args.packages):
-        payload = rng.randbytes(args.payload_kb * 1024)
-        path = build_package(tmp / "built", name=f"bench-{i:04d}", version="1.0",
-                             build="h0_0", subdir=SUBDIR, fmt=(".conda", ".tar.bz2")[i % 2],
-                             files={f"share/bench-{i:04d}/data.bin": payload})
-        dist = parse_dist(f"{SUBDIR}/{path.name}")
-        staging.upload(path, dist)
-        outputs[dist.key] = hashlib.sha256(path.read_bytes()).hexdigest()
-        built.append(path)
-    total_bytes = sum(p.stat().st_size for p in built)
-
-    # the floor: read and hash the same bytes once (page cache warm, as for the copy)
-    started_hash = time.perf_counter()
-    for path in built:
-        hash_file(path)
-    floor = time.perf_counter() - started_hash
-
-    renders = timed_renders(production.index)
-    keys = sorted(outputs)
-    batches = [keys[i:i + args.per_request] for i in range(0, len(keys), args.per_request)]
-
-    def send(batch: list[str]) -> list[str]:
-        body = {"feedstock": "pkg00000-feedstock", "channel": "main", "hash_type": "sha256",
-                "outputs": {k: outputs[k] for k in batch}, "comment_on_error": False}
-        report = service.copy(body, token)
-        return [r.kind.value for r in report.results.values()]
-
-    print(f"copying in {len(batches)} requests, {args.concurrency} at a time ...", flush=True)
-    started_copy = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
-        kinds = [k for result in pool.map(send, batches) for k in result]
-    copy_seconds = time.perf_counter() - started_copy
-    copied = kinds.count("copied")
-    assert copied == args.packages, {k: kinds.count(k) for k in set(kinds)}
     listed = json.loads(production.index.view_path(SUBDIR).read_text())
     in_repodata = len(listed["packages"]) + len(listed["packages.conda"])
-    assert in_repodata == args.existing + args.packages
-    assert not list((staging.root / SUBDIR).glob("bench-*")), "staging was not cleaned"
-
-    # repodata update: one more package into the full channel, against a full re-index
-    extra = build_package(tmp / "built", name="bench-extra", version="1.0", build="h0_0",
-                          subdir=SUBDIR)
-    started_one = time.perf_counter()
-    production.receive(extra, parse_dist(f"{SUBDIR}/{extra.name}"), labels={"main"})
-    one_update = time.perf_counter() - started_one
-    render_only = renders[-1]
-    [full] = [r for r in reindex(production, full=True) if r.subdir == SUBDIR]
-
-    size = in_repodata + 1
-    print()
-    print(f"channel: {size} packages in {SUBDIR}; repodata.json "
-          f"{production.index.view_path(SUBDIR).stat().st_size / 1e6:.1f} MB")
-    print(f"validate and copy: {args.packages} packages ({total_bytes / 1e6:.1f} MB) in "
-          f"{copy_seconds:.1f} s = {args.packages / copy_seconds:.1f} packages/s, "
-          f"{total_bytes / 1e6 / copy_seconds:.1f} MB/s")
-    print(f"hashing floor:     the same bytes read and hashed once in {floor:.3f} s = "
-          f"{args.packages / floor:.0f} packages/s")
-    print(f"  copy / floor = {copy_seconds / floor:.0f}x")
-    print(f"repodata renders during the copy: {len(renders)} for {args.packages} packages in "
-          f"{len(batches)} requests, median {sorted(renders)[len(renders) // 2] * 1000:.0f} ms")
-    print(f"repodata update, incremental: publish one package {one_update * 1000:.0f} ms "
-          f"(of which render {render_only * 1000:.0f} ms)")
-    print(f"repodata update, full re-index of {full.packages} packages: {full.seconds:.2f} s")
-    print(f"  full re-index / incremental publish = {full.seconds / one_update:.0f}x; "
-          f"/ incremental render = {full.seconds / render_only:.0f}x")
+    assert in_repodata == args.existing + args.packages + args.big, in_repodata
+    assert not staging.packages(SUBDIR), "staging was not cleaned"
+    assert not service.journal.claims(), "claims left uncommitted"
+    owned = registry.registered(forge, "bench-0000")
+    assert owned == ["pkg00000"], owned
+    service.close()
+    print(f"\nchannel: {in_repodata} packages in {SUBDIR}; repodata.json "
+          f"{production.index.view_path(SUBDIR).stat().st_size / 1e6:.1f} MB; "
+          f"{service.claims.commits} registry commits for {args.packages + args.big} names")
     print(f"total benchmark time {time.perf_counter() - started:.0f} s")
     return 0
 

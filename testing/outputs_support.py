@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from migrator.channels.directory import LocalChannel
 from migrator.channels.dists import Dist, parse_dist
-from migrator.channels.local import LocalChannel
 from migrator.core.git import git
 from migrator.core.secret import Secret
 from migrator.forges.local import LocalForge
@@ -104,6 +104,10 @@ def repodata(channel: LocalChannel, subdir: str = "noarch", label: str = "main")
 
 
 def listed(channel: LocalChannel, subdir: str = "noarch", label: str = "main") -> set[str]:
+    """What the channel lists under `label`: its repodata, or for a working area
+    (staging, quarantine: no repodata), its records."""
+    if not channel.repodata:
+        return {fn for fn, e in channel.index.entries(subdir).items() if label in e.labels}
     data = repodata(channel, subdir, label)
     return set(data["packages"]) | set(data["packages.conda"])
 

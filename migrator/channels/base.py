@@ -3,6 +3,7 @@
 The local implementation (`directory.LocalChannel`) is a directory; the anaconda.org one
 (`anaconda.AnacondaChannel`) maps these calls onto its distribution info, download,
 upload, copy, remove and label calls, and lists a subdir from its repodata.
+A channel on this machine's disk is also a `local_store.LocalStore`.
 """
 
 from __future__ import annotations

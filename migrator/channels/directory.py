@@ -1,36 +1,42 @@
 """A channel that is a directory, laid out as anaconda.org serves one: package files
 in `<subdir>/`, the `main` label's repodata beside them, other labels under
-`label/<label>/<subdir>/`. Files are published with a write to a hidden temporary
-name, an fsync and a rename, and are listed in repodata only after that; a removal
-unlists before it deletes. So repodata never names a file that is not complete.
+`label/<label>/<subdir>/`. A file is placed whole (`local_place`) before its record is
+written, and listed in repodata only after that; a removal unlists before it deletes.
+So repodata never names a file that is not complete.
+
+A channel made with `repodata=False` is a working area (staging, quarantine): it keeps
+its records, which `info` and `packages` read, but writes no repodata.
+
+The channel trusts its own records: a record's size and hashes are those of the bytes
+placed with it (files are never written in place), so `info` reads no bytes, and a
+copy between two local channels links the file and takes its record along.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
 import shutil
 import tempfile
 import time
-import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from migrator.channels.base import DEFAULT_LABEL, Channel, FileInfo, hash_file
+from migrator.channels import local_place
+from migrator.channels.base import DEFAULT_LABEL, Channel, FileInfo, Hashes, hash_file
 from migrator.channels.dists import Dist
 from migrator.channels.local_index import Entry, LocalIndex
+from migrator.channels.local_store import Identity, Incoming, identity_of
 from migrator.channels.package import BadPackage, inspect_package
 from migrator.core import failpoints
 
 BROKEN_LABEL = "broken"
-_PARTIAL = ".partial"
 
 
 class LocalChannel:
-    def __init__(self, root: Path, *, name: str | None = None) -> None:
+    def __init__(self, root: Path, *, name: str | None = None, repodata: bool = True) -> None:
         self.root = Path(root).resolve()
         self.name = name or self.root.name
+        self.repodata = repodata
         self.index = LocalIndex(self.root)
         if not self.index.view_path("noarch").is_file():
             # solvers expect every channel to have a noarch subdir
@@ -54,9 +60,14 @@ class LocalChannel:
         the channel does not serve yet."""
         path = self.path(dist)
         entry = self.index.read(dist.subdir, dist.fn)
-        if entry is None or not path.is_file():
+        if entry is None:
             return None
-        return FileInfo(dist, hash_file(path), entry.labels)
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            return None
+        return FileInfo(dist, recorded_hashes(entry.record, size) or hash_file(path),
+                        entry.labels)
 
     def download(self, dist: Dist, dest: Path) -> None:
         shutil.copyfile(self.path(dist), dest)
@@ -71,7 +82,7 @@ class LocalChannel:
                 records: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         records = records or {}
         if isinstance(target, LocalChannel):
-            target.receive_many([(self.path(d), d, records.get(d.key)) for d in dists],
+            target.receive_many([self._outgoing(d, records.get(d.key)) for d in dists],
                                 labels=labels)
             return
         with tempfile.TemporaryDirectory(prefix="copy-") as tmp:
@@ -81,57 +92,103 @@ class LocalChannel:
                 target.upload(local, dist, labels=labels)
 
     def remove(self, dist: Dist) -> None:
-        self.index.publish(dist.subdir, self.index.delete(dist.subdir, dist.fn))
-        self.path(dist).unlink(missing_ok=True)
+        path = self.path(dist)
+        if not self.repodata:
+            self.index.records.delete(dist.subdir, dist.fn)  # a no-op when absent
+        elif self.index.read(dist.subdir, dist.fn) is not None or path.exists():
+            self._publish(dist.subdir, self._change(dist.subdir, dist.fn, None))
+        path.unlink(missing_ok=True)
 
     def set_labels(self, dist: Dist, labels: Iterable[str]) -> None:
         entry = self.index.read(dist.subdir, dist.fn)
         if entry is None or not self.path(dist).is_file():
             raise FileNotFoundError(f"{dist.key} is not on {self.name}")
-        marker = self.index.write(dist.subdir, dist.fn, entry._replace(labels=frozenset(labels)))
-        self.index.publish(dist.subdir, marker)
+        self._publish(dist.subdir, self._change(dist.subdir, dist.fn,
+                                                entry._replace(labels=frozenset(labels))))
 
-    # -- local operations ------------------------------------------------------------
+    def packages(self, subdir: str) -> list[str]:
+        folder = self.root / subdir
+        if not folder.is_dir():
+            return []
+        return sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")
+                      and p.name.endswith((".conda", ".tar.bz2")))
+
+    # -- the LocalStore protocol -----------------------------------------------------
+    def hold(self, dist: Dist, dest: Path) -> Identity:
+        local_place.link_or_copy(self.path(dist), dest)
+        return identity_of(dest)
+
     def receive(self, src: Path, dist: Dist, *, labels: Iterable[str],
                 record: Mapping[str, Any] | None = None) -> None:
-        self.receive_many([(src, dist, record)], labels=labels)
+        self.receive_many([Incoming(src, dist, record)], labels=labels)
 
-    def receive_many(self, items: Sequence[tuple[Path, Dist, Mapping[str, Any] | None]], *,
-                     labels: Iterable[str]) -> None:
-        """Publish the bytes of each `src` as its dist, with one repodata update per
-        subdir. Idempotent: when the same bytes are already in place (a resumed copy),
-        only the index is brought up to date."""
-        last: dict[str, Path] = {}
+    def receive_many(self, items: Sequence[Incoming], *, labels: Iterable[str]) -> None:
+        """Publish each item, then sync each directory written to once and update its
+        subdir's repodata once. Idempotent: when the same bytes are already in place
+        (a resumed copy), only the index is brought up to date."""
+        written: set[str] = set()
         try:
-            for src, dist, record in items:
-                last[dist.subdir] = self._receive_one(src, dist, frozenset(labels), record)
+            for item in items:
+                self._receive_one(item, frozenset(labels))
+                written.add(item.dist.subdir)
         finally:
             # what was received is listed even when a later item fails: a file whose
             # record exists must never be missing from repodata
-            for subdir, marker in last.items():
-                # a render that consumed the last marker began after every record was written
-                self.index.publish(subdir, marker)
+            for subdir in sorted(written):
+                if self.repodata:
+                    local_place.sync_dir(self.root / subdir)
+                    self._publish(subdir, self.index.mark(subdir))
 
-    def _receive_one(self, src: Path, dist: Dist, labels: frozenset[str],
-                     record: Mapping[str, Any] | None) -> Path:
+    def _receive_one(self, item: Incoming, labels: frozenset[str]) -> None:
+        dist, record = item.dist, item.record
         dest = self.path(dist)
-        expected = str(record["sha256"]) if record and record.get("sha256") else (
-            hash_file(src).sha256)
-        if dest.exists():
-            if hash_file(dest).sha256 != expected:
+        expected = str(record["sha256"]) if record and record.get("sha256") else None
+        existed = dest.exists()
+        if existed:
+            if not _holds(dest, item.identity, expected or hash_file(item.src).sha256):
                 raise FileExistsError(f"{dist.key} exists on {self.name} with other bytes")
         else:
-            _place(src, dest, sha256=expected)
+            local_place.place(item.src, dest, identity=item.identity if record else None,
+                              sha256=expected)
         failpoints.reached(f"outputs-file-placed@{self.name}")
-        old = self.index.read(dist.subdir, dist.fn)
+        # a record is written only once its file is in place: a new file has none
+        old = self.index.read(dist.subdir, dist.fn) if existed else None
         data = dict(record) if record is not None else record_of(dest, dist)
         if old is not None and "indexed_timestamp" in old.record:
             data["indexed_timestamp"] = old.record["indexed_timestamp"]
         data.setdefault("indexed_timestamp", int(time.time() * 1000))
-        marker = self.index.write(dist.subdir, dist.fn, Entry(data, labels))
+        self.index.records.write(dist.subdir, dist.fn, Entry(data, labels))
         failpoints.reached(f"outputs-recorded@{self.name}")
-        return marker
 
+    def _outgoing(self, dist: Dist, record: Mapping[str, Any] | None) -> Incoming:
+        """One of this channel's files, vouched for by its record (see the module's
+        docstring), to be linked into another local channel."""
+        path = self.path(dist)
+        if record is None:
+            entry = self.index.read(dist.subdir, dist.fn)
+            record = entry.record if entry is not None else None
+        return Incoming(path, dist, record, identity_of(path) if record else None)
+
+    # -- changes ---------------------------------------------------------------------
+    def _change(self, subdir: str, fn: str, entry: Entry | None) -> Path | None:
+        """Write (or with None, delete) a record; the marker to publish with, or None for
+        a working area, which renders nothing."""
+        if not self.repodata:
+            if entry is None:
+                self.index.records.delete(subdir, fn)
+            else:
+                self.index.records.write(subdir, fn, entry)
+            return None
+        if entry is None:
+            return self.index.delete(subdir, fn)
+        return self.index.write(subdir, fn, entry)
+
+    def _publish(self, subdir: str, marker: Path | None) -> None:
+        if marker is not None:
+            # a render that consumed the marker began after the record was written
+            self.index.publish(subdir, marker)
+
+    # -- maintenance -----------------------------------------------------------------
     def mark_broken(self, dist: Dist) -> None:
         """Take a file out of `main` (solvers stop seeing it) and label it `broken`;
         the file stays where it is, so its URL keeps working."""
@@ -145,24 +202,33 @@ class LocalChannel:
 
     def sweep(self) -> list[Path]:
         """Delete temporary files left by processes that died while writing them."""
-        swept = []
-        for path in self.root.glob(f"*/.*{_PARTIAL}"):
-            pid = path.name[: -len(_PARTIAL)].rsplit(".", 2)[-2]
-            if not pid.isdigit() or not _alive(int(pid)):
-                path.unlink(missing_ok=True)
-                swept.append(path)
+        swept = local_place.dead_partials(self.root)
+        for path in swept:
+            path.unlink(missing_ok=True)
         return swept
+
+    def repair(self) -> None:
+        """After a crash: temporary files of dead processes go, and repodata is rendered
+        again (a change may be recorded but unrendered)."""
+        self.sweep()
+        if self.repodata:
+            self.index.publish_all()
 
     def subdirs(self) -> list[str]:
         return sorted(p.name for p in self.root.iterdir()
                       if p.is_dir() and p.name not in ("label",) and not p.name.startswith("."))
 
-    def packages(self, subdir: str) -> list[str]:
-        folder = self.root / subdir
-        if not folder.is_dir():
-            return []
-        return sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")
-                      and p.name.endswith((".conda", ".tar.bz2")))
+    def twins(self, subdir: str) -> Callable[[str], list[str]]:
+        """A lookup, as the channel stands now, of the recorded file names of `subdir`
+        that differ from a file name only in case."""
+        return self.index.records.twins(subdir)
+
+
+def recorded_hashes(record: Mapping[str, Any], size: int) -> Hashes | None:
+    sha256, md5 = record.get("sha256"), record.get("md5")
+    if record.get("size") != size or not isinstance(sha256, str) or not isinstance(md5, str):
+        return None
+    return Hashes(size, sha256, md5)
 
 
 def record_of(path: Path, dist: Dist) -> dict[str, Any]:
@@ -176,35 +242,8 @@ def record_of(path: Path, dist: Dist) -> dict[str, Any]:
                 "size": hashes.size, "sha256": hashes.sha256, "md5": hashes.md5}
 
 
-def _place(src: Path, dest: Path, *, sha256: str) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.parent / f".{dest.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}{_PARTIAL}"
-    digest = hashlib.sha256()
-    try:
-        with open(src, "rb") as reader, open(tmp, "wb") as writer:
-            while chunk := reader.read(1 << 20):
-                digest.update(chunk)
-                writer.write(chunk)
-            writer.flush()
-            os.fsync(writer.fileno())
-        if digest.hexdigest() != sha256:
-            raise OSError(f"{src} changed while it was copied")
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fd = os.open(dest.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, under another user
-        pass
-    return True
+def _holds(path: Path, identity: Identity | None, sha256: str) -> bool:
+    """Whether `path` already holds the bytes: the same inode, or the same sha256."""
+    if identity is not None and identity_of(path) == identity:
+        return True
+    return hash_file(path).sha256 == sha256

@@ -20,19 +20,22 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from migrator.channels import repodata
+from migrator.channels import repodata_patches
 from migrator.channels.base import DEFAULT_LABEL
 from migrator.channels.local_records import Entry, RecordStore, Stamp, stamp_of
+from migrator.channels.local_views import Views
 from migrator.core.files import atomic_write_text, locked, read_json
 
 __all__ = ["Entry", "LocalIndex"]
+_NO_PATCHES = repodata_patches.Patches({}, frozenset(), frozenset())
 
 
 class LocalIndex:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.records = RecordStore(root)
-        self._patches: dict[str, tuple[Stamp, dict[str, Any]]] = {}
+        self._patches: dict[str, tuple[Stamp, repodata_patches.Patches]] = {}
+        self._views: dict[str, tuple[Views, frozenset[str]]] = {}
 
     def subdirs(self) -> list[str]:
         base = self.root / ".index"
@@ -57,7 +60,7 @@ class LocalIndex:
         return self._mark(subdir)
 
     def set_patches(self, subdir: str, instructions: dict[str, Any]) -> Path:
-        repodata.check_instructions(instructions)
+        repodata_patches.check_instructions(instructions)
         atomic_write_text(self.records.folder(subdir) / "patch_instructions.json",
                           json.dumps(instructions, indent=1, sort_keys=True) + "\n")
         return self._mark(subdir)
@@ -72,6 +75,10 @@ class LocalIndex:
         lock held."""
         self.records.rebuild(subdir, build)
         self.render(subdir)
+
+    def mark(self, subdir: str) -> Path:
+        """A change was recorded (`records.write`): the marker to publish it with."""
+        return self._mark(subdir)
 
     def _mark(self, subdir: str) -> Path:
         pending = self.records.folder(subdir) / "pending"
@@ -99,31 +106,15 @@ class LocalIndex:
         pending = self.records.folder(subdir) / "pending"
         markers = list(pending.iterdir()) if pending.is_dir() else []
         merged = self.records.all(subdir)
-        instructions = self._instructions(subdir)
-        patched: dict[str, dict[str, Any]] = {}
-        removed: set[str] = set()
-        if instructions:
-            records = {fn: json.loads(c.text) for fn, c in merged.items()}
-            patched, removed, _ = repodata.patched_records(records, instructions)
+        base, small = self.records.version(subdir)
+        stamp, patches = self._instructions(subdir)
         labels = {DEFAULT_LABEL} | self._label_dirs(subdir)
-        for hit in merged.values():
-            labels |= hit.labels
-        ordered = sorted(merged)  # nearly sorted already: the base is, and comes first
-        for label in sorted(labels):
-            tar: list[str] = []
-            conda: list[str] = []
-            for fn in ordered:
-                hit = merged[fn]
-                if label not in hit.labels or fn in removed:
-                    continue
-                item = (f'"{fn}":{repodata.dumps_record(patched[fn])}' if fn in patched
-                        else hit.item)
-                (conda if fn.endswith(".conda") else tar).append(item)
-            text = repodata.view_text(
-                subdir=subdir, tar=tar, conda=conda,
-                removed=[fn for fn in removed if label in merged[fn].labels],
-                base_url=None if label == DEFAULT_LABEL else f"../../../{subdir}/")
-            atomic_write_text(self.view_path(subdir, label), text)
+        views, seen = self._views.get(subdir) or (Views(), frozenset())
+        views.update(version=(base, stamp, frozenset(labels)), merged=merged,
+                     changed=seen | small, labels=labels, patches=patches)
+        self._views[subdir] = (views, small)
+        views.write(subdir, default=DEFAULT_LABEL,
+                    path_of=lambda label: self.view_path(subdir, label))
         for marker in markers:
             marker.unlink(missing_ok=True)
 
@@ -138,14 +129,16 @@ class LocalIndex:
             return set()
         return {p.name for p in base.iterdir() if (p / subdir / "repodata.json").is_file()}
 
-    def _instructions(self, subdir: str) -> dict[str, Any]:
+    def _instructions(self, subdir: str) -> tuple[Stamp | None, repodata_patches.Patches]:
         path = self.records.folder(subdir) / "patch_instructions.json"
         try:
             stamp = stamp_of(path.stat())
         except FileNotFoundError:
-            return {}
+            return None, _NO_PATCHES
         hit = self._patches.get(subdir)
         if hit is None or hit[0] != stamp:
-            hit = (stamp, repodata.check_instructions(read_json(path)))
+            instructions = repodata_patches.check_instructions(read_json(path))
+            patches = repodata_patches.compile_patches(instructions)
+            hit = (stamp, patches)
             self._patches[subdir] = hit
-        return hit[1]
+        return hit

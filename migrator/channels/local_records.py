@@ -22,7 +22,8 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from migrator.channels.repodata import dumps_record
+from migrator.channels.local_place import write_atomic
+from migrator.channels.repodata import dumps_record, entry
 from migrator.core.files import atomic_write_text, read_json
 
 FOLD_AT = 2000  # small record files before they are folded into the base
@@ -38,12 +39,12 @@ class Entry(NamedTuple):
 class Cached(NamedTuple):
     labels: frozenset[str]
     text: str  # the record as compact JSON
-    item: str  # '"<fn>":<text>', as it appears in repodata.json
+    item: bytes  # b',"<fn>":<text>', as `repodata.write_view` takes it
 
 
 def cached(fn: str, labels: frozenset[str], text: str) -> Cached:
     # file names are plain (see `dists`): no JSON escaping needed
-    return Cached(labels, text, f'"{fn}":{text}')
+    return Cached(labels, text, entry(fn, text))
 
 
 def stamp_of(stat: os.stat_result) -> Stamp:
@@ -51,12 +52,26 @@ def stamp_of(stat: os.stat_result) -> Stamp:
 
 
 @contextlib.contextmanager
-def _flock(path: Path, mode: int) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+def _flock(path: str, mode: int) -> Iterator[None]:
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, mode)
         yield
+    finally:
+        os.close(fd)
+
+
+def _read_small(path: str) -> bytes:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        chunks = []
+        while chunk := os.read(fd, 1 << 16):
+            chunks.append(chunk)
+        return b"".join(chunks)
     finally:
         os.close(fd)
 
@@ -66,39 +81,79 @@ class RecordStore:
         self.root = root
         self._base: dict[str, tuple[Stamp, dict[str, Cached]]] = {}
         self._deltas: dict[str, dict[str, tuple[Stamp, Cached | None]]] = {}
+        self._folds: dict[str, dict[str, tuple[str, ...]]] = {}  # the base's, by casefold
         self._mutex = threading.Lock()
 
     def folder(self, subdir: str) -> Path:
         return self.root / ".index" / subdir
 
-    def _small(self, subdir: str, fn: str, kind: str = ".json") -> Path:
-        return self.folder(subdir) / "records" / f"{fn}{kind}"
+    def _small(self, subdir: str, fn: str, kind: str = ".json") -> str:
+        # plain strings: these paths are made several times per published file
+        return f"{self.root}/.index/{subdir}/records/{fn}{kind}"
 
     def _changing(self, subdir: str, *, alone: bool = False) -> Any:
-        return _flock(self.folder(subdir) / "fold.lock", fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        return _flock(f"{self.root}/.index/{subdir}/fold.lock",
+                      fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
 
     def read(self, subdir: str, fn: str) -> Entry | None:
-        with contextlib.suppress(FileNotFoundError):
-            data = read_json(self._small(subdir, fn))
+        try:
+            data = json.loads(_read_small(self._small(subdir, fn)))
             return Entry(data["record"], frozenset(data["labels"]))
-        if self._small(subdir, fn, ".gone").exists():
+        except FileNotFoundError:
+            pass
+        if os.path.exists(self._small(subdir, fn, ".gone")):
             return None
         with self._mutex:
             hit = self._load_base(subdir).get(fn)
         return None if hit is None else Entry(json.loads(hit.text), hit.labels)
 
     def write(self, subdir: str, fn: str, entry: Entry) -> None:
+        data = json.dumps({"record": entry.record, "labels": sorted(entry.labels)},
+                          sort_keys=True).encode()
         with self._changing(subdir):
-            atomic_write_text(self._small(subdir, fn), json.dumps(
-                {"record": entry.record, "labels": sorted(entry.labels)}, sort_keys=True))
-            self._small(subdir, fn, ".gone").unlink(missing_ok=True)
+            path = self._small(subdir, fn)
+            try:
+                write_atomic(path, data)
+            except FileNotFoundError:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                write_atomic(path, data)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._small(subdir, fn, ".gone"))
 
     def delete(self, subdir: str, fn: str) -> None:
         with self._changing(subdir):
-            gone = self._small(subdir, fn, ".gone")
-            gone.parent.mkdir(parents=True, exist_ok=True)
-            gone.touch()
-            self._small(subdir, fn).unlink(missing_ok=True)
+            # no fold runs meanwhile, so the base is what it is: a record only in a
+            # small file goes with it, one in the base is masked
+            with self._mutex:
+                in_base = fn in self._load_base(subdir)
+            if in_base:
+                gone = Path(self._small(subdir, fn, ".gone"))
+                gone.parent.mkdir(parents=True, exist_ok=True)
+                gone.touch()
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._small(subdir, fn))
+
+    def twins(self, subdir: str) -> Callable[[str], list[str]]:
+        """A lookup of the recorded names differing from a name only in case, as the
+        records stand now: the base's, by a folded index kept with it, and the small
+        files' (at most FOLD_AT), listed once for all the lookups."""
+        with self._mutex:
+            self._load_base(subdir)
+            folds = self._folds.get(subdir, {})
+        folder = f"{self.root}/.index/{subdir}/records"
+        names = os.listdir(folder) if os.path.isdir(folder) else []
+        small = {n[: -len(".json")] for n in names if n.endswith(".json")}
+        gone = {n[: -len(".gone")] for n in names if n.endswith(".gone")} - small
+        small_folds: dict[str, set[str]] = {}
+        for name in small:
+            small_folds.setdefault(name.casefold(), set()).add(name)
+
+        def lookup(fn: str) -> list[str]:
+            key = fn.casefold()
+            found = (set(folds.get(key, ())) - gone) | small_folds.get(key, set())
+            return sorted(found - {fn})
+
+        return lookup
 
     def all(self, subdir: str) -> dict[str, Cached]:
         """Every record, folding the small files into the base when there are many."""
@@ -110,6 +165,13 @@ class RecordStore:
                     self._write_base(subdir, merged)
                     self._drop_small(subdir)
             return merged
+
+    def version(self, subdir: str) -> tuple[Stamp | None, frozenset[str]]:
+        """After `all`: the base it read, and the names it read from small files. While
+        the base stays, a record outside those names is the same object as before."""
+        with self._mutex:
+            base = self._base.get(subdir)
+            return (base[0] if base else None), frozenset(self._deltas.get(subdir, {}))
 
     def rebuild(self, subdir: str,
                 build: Callable[[dict[str, Entry]], Mapping[str, Entry]]) -> None:
@@ -133,9 +195,9 @@ class RecordStore:
         return merged
 
     def _load_base(self, subdir: str) -> dict[str, Cached]:
-        path = self.folder(subdir) / "base.tsv"
+        path = f"{self.root}/.index/{subdir}/base.tsv"
         try:
-            stamp = stamp_of(path.stat())
+            stamp = stamp_of(os.stat(path))
         except FileNotFoundError:
             return {}
         hit = self._base.get(subdir)
@@ -146,15 +208,23 @@ class RecordStore:
                     fn, labels, text = line.rstrip("\n").split("\t", 2)
                     entries[fn] = cached(fn, frozenset(labels.split(",")) - {""}, text)
             hit = (stamp, entries)
-            self._base[subdir] = hit
+            self._set_base(subdir, hit)
         return hit[1]
+
+    def _set_base(self, subdir: str, hit: tuple[Stamp, dict[str, Cached]]) -> None:
+        self._base[subdir] = hit
+        folds: dict[str, tuple[str, ...]] = {}
+        for fn in hit[1]:
+            key = fn.casefold()
+            folds[key] = (*folds.get(key, ()), fn)
+        self._folds[subdir] = folds
 
     def _write_base(self, subdir: str, entries: Mapping[str, Cached]) -> None:
         lines = [f"{fn}\t{','.join(sorted(c.labels))}\t{c.text}\n"
                  for fn, c in sorted(entries.items())]
         path = self.folder(subdir) / "base.tsv"
         atomic_write_text(path, "".join(lines))
-        self._base[subdir] = (stamp_of(path.stat()), dict(sorted(entries.items())))
+        self._set_base(subdir, (stamp_of(path.stat()), dict(sorted(entries.items()))))
 
     def _scan(self, subdir: str) -> dict[str, tuple[Stamp, Cached | None]]:
         old = self._deltas.get(subdir, {})
@@ -181,6 +251,7 @@ class RecordStore:
 
     def _drop_small(self, subdir: str) -> None:
         for fn in self._deltas.get(subdir, {}):
-            self._small(subdir, fn).unlink(missing_ok=True)
-            self._small(subdir, fn, ".gone").unlink(missing_ok=True)
+            for kind in (".json", ".gone"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self._small(subdir, fn, kind))
         self._deltas[subdir] = {}

@@ -164,8 +164,13 @@ def ownership(forge: Forge, *, feedstock: str, name: str,
               rules: Rules | None = None) -> Ownership:
     """Whether `feedstock` may publish `name`, and who else may."""
     rules = rules if rules is not None else read_rules(forge)
+    return judge(feedstock=feedstock, name=name, rules=rules,
+                 listed=registered(forge, name, config=rules.config))
+
+
+def judge(*, feedstock: str, name: str, rules: Rules, listed: list[str] | None) -> Ownership:
+    """The rule itself, given the name's registry entry (`listed`, None: no file)."""
     feedstock = bare(feedstock)
-    listed = registered(forge, name, config=rules.config)
     globbed, mine = [], None
     for owner, patterns in rules.allowlist.items():
         hit = next((p for p in patterns if fnmatch.fnmatchcase(name, p)), None)

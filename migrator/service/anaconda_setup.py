@@ -23,7 +23,7 @@ from migrator.core.secret import Secret
 from migrator.forges import Forge
 from migrator.service.core import Service
 from migrator.service.local_setup import PRODUCTION, QUARANTINE, STAGING
-from migrator.service.pipeline import Channels
+from migrator.service.publisher import Channels
 
 TOKEN_VARS = {STAGING: "STAGING_BINSTAR_TOKEN", QUARANTINE: "POST_STAGING_BINSTAR_TOKEN",
               PRODUCTION: "PROD_BINSTAR_TOKEN"}

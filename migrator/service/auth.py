@@ -23,6 +23,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from migrator.core.secret import Secret
@@ -48,9 +49,16 @@ class Verdict(enum.Enum):
     INVALID = "invalid"  # nothing matches
 
 
+def token_path(feedstock: str) -> str:
+    return f"tokens/{feedstock}-feedstock.json"
+
+
 class TokenChecker:
-    def __init__(self, forge: Forge, *, scrypt_workers: int = 2) -> None:
+    def __init__(self, forge: Forge, *, scrypt_workers: int = 2,
+                 read: Callable[[str], bytes | None] | None = None) -> None:
+        """`read(path)` reads a file of the registry (by default through the forge)."""
         self.forge = forge
+        self.read = read or (lambda path: forge.read_file(REPO, path))
         self._key = os.urandom(32)
         self._matched: OrderedDict[tuple[str, bytes], tuple[str, str]] = OrderedDict()
         self._lock = threading.Lock()
@@ -60,9 +68,9 @@ class TokenChecker:
                          for _ in range(PADDED_CHECKS)]
 
     def entries(self, feedstock: str) -> list[Entry]:
-        path = f"tokens/{feedstock}-feedstock.json"
+        path = token_path(feedstock)
         try:
-            raw = self.forge.read_file(REPO, path)
+            raw = self.read(path)
         except Exception as exc:
             raise TokenRegistryError(f"cannot read {REPO}/{path}: {exc}") from None
         if raw is None:

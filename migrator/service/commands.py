@@ -151,11 +151,15 @@ def _copy(args: argparse.Namespace) -> int:
         from migrator.service.client import copy_via_service
 
         status, payload = copy_via_service(args.url, body, token)
-    else:
-        report = _service(args).copy(body, token)
-        status, payload = report.status_code, report.to_json()
-    print(json.dumps(payload, indent=2, sort_keys=True))
-    return 0 if status == 200 else 1
+        print(json.dumps(payload, indent=2, sort_keys=True))
+        return 0 if status == 200 else 1
+    service = _service(args)
+    try:
+        report = service.copy(body, token)
+        print(json.dumps(report.to_json(), indent=2, sort_keys=True))
+    finally:
+        service.close()  # the names it claimed go to the registry before it exits
+    return 0 if report.status_code == 200 else 1
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -168,7 +172,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _recover(args: argparse.Namespace) -> int:
-    finished = _service(args).recover()
+    service = _service(args)
+    finished = service.recover()
+    service.close()
     print(f"finished {len(finished)} interrupted request(s)")
     return 0
 

@@ -4,6 +4,9 @@
     <forge>/channels/cf-post-staging   quarantine: only the service writes here
     <forge>/channels/conda-forge       production
     <forge>/outputs-service/           the request journal, locks, scratch space
+
+Staging and quarantine are working areas: they keep records, and no repodata is
+written for them; production's repodata is what solvers read.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from pathlib import Path
 from migrator.channels.directory import LocalChannel
 from migrator.forges import Forge
 from migrator.service.core import Service
-from migrator.service.pipeline import Channels
+from migrator.service.publisher import Channels
 
 STAGING, QUARANTINE, PRODUCTION = "cf-staging", "cf-post-staging", "conda-forge"
 
@@ -21,8 +24,8 @@ STAGING, QUARANTINE, PRODUCTION = "cf-staging", "cf-post-staging", "conda-forge"
 def local_channels(root: Path) -> Channels:
     root = Path(root)
     return Channels(
-        staging=LocalChannel(root / STAGING),
-        quarantine=LocalChannel(root / QUARANTINE),
+        staging=LocalChannel(root / STAGING, repodata=False),
+        quarantine=LocalChannel(root / QUARANTINE, repodata=False),
         production=LocalChannel(root / PRODUCTION),
     )
 

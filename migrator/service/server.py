@@ -96,3 +96,4 @@ def serve_forever(service: Service, *, host: str, port: int, workers: int,
         pass
     log.info("shutting down: finishing running copies")
     server.close()
+    service.close()

@@ -15,8 +15,8 @@ from binstar_client import errors
 from migrator.channels.anaconda import AnacondaChannel, ChannelConflict, parse_time
 from migrator.channels.anaconda_http import AnacondaApi, ApiError, RetryPolicy
 from migrator.channels.base import hash_file
+from migrator.channels.directory import LocalChannel
 from migrator.channels.dists import Dist, parse_dist
-from migrator.channels.local import LocalChannel
 from migrator.core.secret import Secret
 from testing.anaconda_server import Faults
 from testing.anaconda_server.client import anaconda_upload, binstar

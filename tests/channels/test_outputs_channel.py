@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from migrator.channels.directory import LocalChannel
 from migrator.channels.dists import Dist, parse_dist
-from migrator.channels.local import LocalChannel
 from migrator.channels.local_reindex import reindex
 from testing.build_package import build_package
 from testing.outputs_support import listed, repodata, tree_digest

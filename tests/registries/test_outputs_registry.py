@@ -137,7 +137,9 @@ def test_allowlist_globs_and_case(env: OutputsEnv, tmp_path: Path) -> None:
     report = env.service.copy(body("pkg00000", {upper.key: upper_sha}), env.token)
     assert report.results[upper.key].kind.value == "copied"
     assert listed(env.production) == {plugin.fn, lib.fn, upper.fn}
-    # a name published through a glob is registered to its feedstock afterwards
+    # a name published through a glob is registered to its feedstock afterwards (by a
+    # commit made in the background, for many requests at once; flushed here)
+    env.service.flush_claims()
     assert registry.registered(env.forge, "pkg00000-plugin-a") == ["pkg00000"]
 
 

@@ -210,17 +210,15 @@ def test_production_mode_end_to_end(world: World, site: Site, service: Service,
     for owner in (STAGING, POST_STAGING):
         with pytest.raises(errors.NotFound):
             seen.distribution(owner, FEEDSTOCK, "2.0.0", basename)
-    # the registries were read through GitHub's API (contents), nothing was written there
+    # the token entry was read through GitHub's API (contents), the outputs registry
+    # over git (the service keeps a clone of it); nothing was written to either
     calls = [(e.method, e.path) for e in world.github.entries()[mark:]
              if e.path != "/app/installations/31337/access_tokens"]  # the App's token
     contents = "/repos/conda-forge/{}/contents/{}".format
-    assert calls == [  # five reads: the token entry, the rules, the name's file (twice:
-        # checked, then looked at again to register a name an allowlist glob let through)
-        ("GET", contents("feedstock-tokens", f"tokens/{repo}.json")),
-        ("GET", contents("feedstock-outputs", "config.json")),
-        ("GET", contents("feedstock-outputs", "feedstock_outputs_autoreg_allowlist.yml")),
-        ("GET", contents("feedstock-outputs", f"outputs/p/k/g/{FEEDSTOCK}.json")),
-        ("GET", contents("feedstock-outputs", f"outputs/p/k/g/{FEEDSTOCK}.json"))]
+    outputs_git = "/conda-forge/feedstock-outputs.git/"
+    assert calls[0] == ("GET", contents("feedstock-tokens", f"tokens/{repo}.json"))
+    assert calls[1:] and set(calls[1:]) == {
+        ("GET", outputs_git + "info/refs"), ("POST", outputs_git + "git-upload-pack")}
     assert comments_through_api(world, repo, sha) == []
 
     # not the owner: pkg00001's package, asked for by pkg00000 three times (CI retries)

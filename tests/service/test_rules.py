@@ -83,7 +83,9 @@ def test_a_glob_allows_a_name_registered_to_another_feedstock(tmp_path: Path) ->
                                                     free.key: free_sha}), token)
     assert {k: r.kind.value for k, r in report.results.items()} == {
         taken.key: "copied", free.key: "copied"}
-    # a registered name keeps its file as it was; a free one is registered to its publisher
+    # a registered name keeps its file as it was; a free one is registered to its
+    # publisher (by a commit made in the background for many requests; flushed here)
+    env.service.flush_claims()
     assert registry.registered(env.forge, "libgadget7") == ["gadget"]
     assert registry.registered(env.forge, "libgadget8") == ["gadget-tools"]
 
