@@ -274,6 +274,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--slices", type=int, default=10, help="slices of the small set")
     parser.add_argument("--per-request", type=int, default=4, help="outputs per request")
     parser.add_argument("--concurrency", type=int, default=4, help="requests in flight")
+    parser.add_argument("--group-wait", type=float, default=Service.group_wait,
+                        help="how long a publish waits for requests still checking")
     parser.add_argument("--keep", type=Path, default=None, help="work here and keep it")
     args = parser.parse_args(argv)
     tmp = args.keep or Path(tempfile.mkdtemp(prefix="bench-outputs-"))
@@ -301,7 +303,7 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
     # claims are committed by the flush after each slice (timed on its own), not by the
     # background thread in the middle of another slice's copy
     service = Service(forge=forge, channels=local.channels, state_dir=local.state_dir,
-                      claim_delay=3600.0)
+                      claim_delay=3600.0, group_wait=args.group_wait)
     production, staging = service.channels.production, service.channels.staging
     assert isinstance(production, LocalChannel) and isinstance(staging, LocalChannel)
 
@@ -338,7 +340,7 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
     in_repodata = len(listed["packages"]) + len(listed["packages.conda"])
     assert in_repodata == args.existing + args.packages + args.big, in_repodata
     assert not staging.packages(SUBDIR), "staging was not cleaned"
-    assert not service.journal.claims(), "claims left uncommitted"
+    assert not service.journal.claims.pending(), "claims left uncommitted"
     owned = registry.registered(forge, "bench-0000")
     assert owned == ["pkg00000"], owned
     service.close()

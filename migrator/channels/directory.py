@@ -82,7 +82,7 @@ class LocalChannel:
                 records: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         records = records or {}
         if isinstance(target, LocalChannel):
-            target.receive_many([self._outgoing(d, records.get(d.key)) for d in dists],
+            target.receive_many([self.outgoing(d, records.get(d.key)) for d in dists],
                                 labels=labels)
             return
         with tempfile.TemporaryDirectory(prefix="copy-") as tmp:
@@ -128,16 +128,42 @@ class LocalChannel:
         (a resumed copy), only the index is brought up to date."""
         written: set[str] = set()
         try:
-            for item in items:
-                self._receive_one(item, frozenset(labels))
-                written.add(item.dist.subdir)
+            self.place_many(items, labels=labels, placed=written)
         finally:
             # what was received is listed even when a later item fails: a file whose
             # record exists must never be missing from repodata
-            for subdir in sorted(written):
-                if self.repodata:
-                    local_place.sync_dir(self.root / subdir)
-                    self._publish(subdir, self.index.mark(subdir))
+            self.publish_subdirs(written)
+
+    def keep(self, item: Incoming) -> None:
+        """Hold the item's bytes at its name, unlisted (no record): a working copy, such
+        as quarantine's, that is published elsewhere. FileExistsError when other bytes
+        are there."""
+        dest = self.path(item.dist)
+        if dest.exists():
+            if item.identity is None or identity_of(dest) != item.identity:
+                raise FileExistsError(f"{item.dist.key} exists on {self.name}")
+            return
+        record = item.record or {}
+        local_place.place(item.src, dest, identity=item.identity,
+                          sha256=str(record["sha256"]) if record.get("sha256") else None)
+        failpoints.reached(f"outputs-file-placed@{self.name}")
+
+    def place_many(self, items: Sequence[Incoming], *, labels: Iterable[str],
+                   placed: set[str] | None = None) -> None:
+        """Put each item and its record in place, unlisted until `publish_subdirs` (which
+        must follow, even when this fails: `placed` collects the subdirs to publish)."""
+        for item in items:
+            self._receive_one(item, frozenset(labels))
+            if placed is not None:
+                placed.add(item.dist.subdir)
+
+    def publish_subdirs(self, subdirs: Iterable[str]) -> None:
+        """Make what was placed in `subdirs` durable (one sync of each directory) and
+        listed (one repodata update each)."""
+        for subdir in sorted(set(subdirs)):
+            if self.repodata:
+                local_place.sync_dir(self.root / subdir)
+                self._publish(subdir, self.index.mark(subdir))
 
     def _receive_one(self, item: Incoming, labels: frozenset[str]) -> None:
         dist, record = item.dist, item.record
@@ -160,7 +186,7 @@ class LocalChannel:
         self.index.records.write(dist.subdir, dist.fn, Entry(data, labels))
         failpoints.reached(f"outputs-recorded@{self.name}")
 
-    def _outgoing(self, dist: Dist, record: Mapping[str, Any] | None) -> Incoming:
+    def outgoing(self, dist: Dist, record: Mapping[str, Any] | None = None) -> Incoming:
         """One of this channel's files, vouched for by its record (see the module's
         docstring), to be linked into another local channel."""
         path = self.path(dist)

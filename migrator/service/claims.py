@@ -45,7 +45,7 @@ class ClaimBook:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        for claim in journal.claims().values():
+        for claim in journal.claims.pending().values():
             self._note(claim["feedstock"], claim["names"])
 
     def owner(self, name: str) -> str | None:
@@ -55,7 +55,7 @@ class ClaimBook:
     def add(self, request_id: str, feedstock: str, names: list[str]) -> None:
         """Record the claim (durably: it survives a crash from here on) and have it
         committed soon."""
-        self.journal.record_claim(request_id, feedstock, names)
+        self.journal.claims.record(request_id, feedstock, names)
         self._note(feedstock, names)
         with self._lock:
             if self._thread is None:
@@ -68,7 +68,7 @@ class ClaimBook:
         """Commit every recorded claim now; how many requests' claims were committed.
         Raises what the commit raised (the claims stay recorded)."""
         with self._committing, locked(self.workdir / "claims.lock"):
-            claims = self.journal.claims()
+            claims = self.journal.claims.pending()
             if not claims:
                 return 0
             wanted: dict[str, list[str]] = {}
@@ -80,7 +80,8 @@ class ClaimBook:
                     wanted.setdefault(claim["feedstock"], []).extend(names)
             failpoints.reached("outputs-claims-commit")
             results = register_outputs(self.forge, wanted, workdir=self.workdir)
-            self.commits += 1
+            if any(result.added for result in results.values()):
+                self.commits += 1
             for result in results.values():
                 for name, owners in result.taken:
                     log.warning("%s was published by %s-feedstock but is registered to "
@@ -89,8 +90,7 @@ class ClaimBook:
                 self.committed()
             except Exception as exc:
                 log.warning("could not read the outputs registry after a commit: %s", exc)
-            for request_id in claims:
-                self.journal.drop_claim(request_id)
+            self.journal.claims.drop(claims)
             with self._lock:
                 for name in seen:
                     self._pending.pop(name, None)

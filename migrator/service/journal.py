@@ -4,9 +4,8 @@ token), each output's step and result, and whether the maintainers were told.
 
     requests/active/<id>.json   requests still moving (and <id>.lock while one runs)
     requests/done/<ab>/<id>.json  finished requests, sharded by the id's first two digits
-    requests/claims/<id>.json   names a request published that the outputs registry
-                                does not list yet: written before the request is
-                                answered, removed once a registry commit holds them
+    requests/claims.log         names requests published that the outputs registry
+                                does not list yet (`claim_log`)
 """
 
 from __future__ import annotations
@@ -22,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from migrator.channels.local_place import write_atomic
-from migrator.core.files import locked, read_json, write_json
+from migrator.core.files import locked, read_json
+from migrator.service.claim_log import ClaimLog
 from migrator.service.request import CopyRequest
 
 # request states
@@ -42,8 +42,8 @@ class Journal:
         self.root = Path(root)
         self.active = self.root / "active"
         self.done = self.root / "done"
-        self.claimed = self.root / "claims"
         self.active.mkdir(parents=True, exist_ok=True)
+        self.claims = ClaimLog(self.root)
 
     def create(self, request: CopyRequest, *, request_id: str | None = None,
                state: str = RECEIVED) -> dict[str, Any]:
@@ -104,23 +104,6 @@ class Journal:
             finally:
                 if not (self.active / f"{request_id}.json").exists():
                     path.unlink(missing_ok=True)
-
-    # -- names owed to the outputs registry (`claims` commits them) -------------------
-    def record_claim(self, request_id: str, feedstock: str, names: list[str]) -> None:
-        write_json(self.claimed / f"{request_id}.json",
-                   {"feedstock": feedstock, "names": sorted(names), "at": time.time()})
-
-    def claims(self) -> dict[str, dict[str, Any]]:
-        """Every recorded claim, by request id, oldest first."""
-        found = {}
-        for path in self.claimed.glob("*.json") if self.claimed.is_dir() else ():
-            if _ID.match(path.stem):
-                with contextlib.suppress(FileNotFoundError):  # committed meanwhile
-                    found[path.stem] = read_json(path)
-        return dict(sorted(found.items(), key=lambda item: (item[1]["at"], item[0])))
-
-    def drop_claim(self, request_id: str) -> None:
-        (self.claimed / f"{request_id}.json").unlink(missing_ok=True)
 
     def _done_path(self, request_id: str) -> Path:
         return self.done / request_id[:2] / f"{request_id}.json"

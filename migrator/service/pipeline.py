@@ -1,14 +1,16 @@
 """The outputs of an accepted request: check each on staging, copy it to quarantine and
 check it there, publish the ready ones to production (together with other requests'
 ready at the same time, `publisher`), then clean quarantine and staging. Runs under
-locks on the file names, so concurrent requests for the same file copy it once; every
-step is written to the journal before the next one starts, so a restart picks up where
-a crash left off.
+locks on the file names, so concurrent requests for the same file copy it once.
+
+The journal records that the outputs are checked and held in quarantine (their hashes,
+records and identities) before anything reaches production; what follows is written
+with the answer, and a restart finds it again (a file in production, staging clean).
 
 Each file's bytes are read once: a hard link of the staged file (a download, for a
 channel elsewhere) is hashed, scanned and turned into its repodata record in one go
-(`inspect_package`), and that very inode goes on to quarantine and production as links
-when the channels are local (`LocalStore`), its identity compared at each step.
+(`output_checks`), and that very inode goes on to quarantine (unlisted there) and to
+production as links when the channels are local, its identity compared at each step.
 """
 
 from __future__ import annotations
@@ -23,12 +25,12 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from migrator.channels.base import FileInfo
 from migrator.channels.dists import Dist, parse_dist
 from migrator.channels.local_place import Changed
-from migrator.channels.local_store import Incoming, is_local
+from migrator.channels.local_store import Identity, Incoming, identity_of, is_local
 from migrator.core import failpoints
 from migrator.registries import outputs_registry as registry
 from migrator.service import journal as J
@@ -58,10 +60,12 @@ def process(job: Job, keys: Sequence[str]) -> dict[str, OutputResult]:
                 else:
                     results[key] = outcome
             if ready:
-                # held in quarantine and about to be published: one journal write for all
+                # held in quarantine and about to be published: one journal write for
+                # all, with what a restart needs to publish them without a new check
                 for item in ready:
-                    job.record["outputs"][item.dist.key].update(step=J.PUBLISHING,
-                                                                sha256=item.sha256)
+                    job.record["outputs"][item.dist.key].update(
+                        step=J.PUBLISHING, sha256=item.sha256, record=item.record,
+                        held=None if item.identity is None else list(item.identity))
                 job.journal.save(job.record)
                 for _ in ready:
                     failpoints.reached("outputs-quarantined")
@@ -89,14 +93,31 @@ def _prepare(job: Job, dist: Dist) -> Ready | OutputResult:
     if production is not None:
         return _already_there(job, dist, production)
     if out["step"] in (J.QUARANTINED, J.PUBLISHING) and out["sha256"]:
-        held = job.channels.quarantine.info(dist)
-        if held is not None and held.hashes.sha256 == out["sha256"]:
-            return Ready(dist, out["sha256"], None)  # resumed: already checked
+        resumed = _resumed(job, dist, out)
+        if resumed is not None:
+            return resumed
     checked = check(job, dist)
     if isinstance(checked, OutputResult):
         return checked
     sha256 = checked.facts.hashes.sha256
-    return _quarantine(job, dist, checked) or Ready(dist, sha256, checked.facts.record)
+    return _quarantine(job, dist, checked) or Ready(dist, sha256, checked.facts.record,
+                                                    checked.identity)
+
+
+def _resumed(job: Job, dist: Dist, out: dict[str, Any]) -> Ready | None:
+    """An output a restart finds checked and in quarantine: its bytes are still those
+    (the same inode, unchanged; or quarantine's hash, for a channel elsewhere)."""
+    quarantine = job.channels.quarantine
+    if is_local(quarantine):
+        held = Identity(*out["held"]) if out.get("held") else None
+        path = quarantine.path(dist)
+        if held is not None and path.exists() and identity_of(path) == held:
+            return Ready(dist, out["sha256"], out.get("record"), held)
+        return None
+    found = quarantine.info(dist)
+    if found is not None and found.hashes.sha256 == out["sha256"]:
+        return Ready(dist, out["sha256"], None)
+    return None
 
 
 def _already_there(job: Job, dist: Dist, production: FileInfo) -> OutputResult:
@@ -121,15 +142,16 @@ def _quarantine(job: Job, dist: Dist, checked: Checked) -> OutputResult | None:
     quarantine, label = job.channels.quarantine, job.request.label
     sha256 = checked.facts.hashes.sha256
     if is_local(quarantine):
-        # the link carries the very inode that was read, compared with its identity
-        # on the way in; other bytes left there by an interrupted attempt go first
-        incoming = [Incoming(checked.held, dist, checked.facts.record, checked.identity)]
+        # the link carries the very inode that was read, compared with its identity on
+        # the way in (its record goes to the journal); other bytes left there by an
+        # interrupted attempt go first
+        incoming = Incoming(checked.held, dist, checked.facts.record, checked.identity)
         try:
             try:
-                quarantine.receive_many(incoming, labels={label})
+                quarantine.keep(incoming)
             except FileExistsError:
                 job.channels.quarantine.remove(dist)
-                quarantine.receive_many(incoming, labels={label})
+                quarantine.keep(incoming)
         except Changed:
             return result(Kind.HASH_MISMATCH, "it changed on staging while it was being "
                                               "copied")

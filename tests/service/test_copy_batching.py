@@ -20,11 +20,12 @@ import pytest
 
 from migrator.channels import directory, local_place, package
 from migrator.channels.directory import LocalChannel
-from migrator.channels.dists import Dist
+from migrator.channels.dists import Dist, parse_dist
 from migrator.channels.local_store import identity_of
 from migrator.core.git import git
 from migrator.registries import outputs_registry as registry
 from migrator.service import output_checks
+from migrator.service.claim_log import ClaimLog
 from migrator.service.core import Service
 from testing.outputs_support import ROOT, body, environ_without_token, listed, stage
 from testing.runs import HARNESS
@@ -65,7 +66,7 @@ def test_many_requests_make_one_registry_commit_after_their_answers(tmp_path: Pa
     assert [set(kinds(r).values()) for r in reports] == [{"copied"}] * 3
     # answered before any commit: the claims wait in the journal, and count already
     assert commits(env) == before
-    assert len(env.service.journal.claims()) == 3
+    assert len(env.service.journal.claims.pending()) == 3
     assert registry.registered(env.forge, "widget-0") is None
     assert env.service.names.snapshot().registered("widget-0") == ["gadget"]
 
@@ -73,7 +74,7 @@ def test_many_requests_make_one_registry_commit_after_their_answers(tmp_path: Pa
     assert commits(env) == before + 1
     for i in range(6):
         assert registry.registered(env.forge, f"widget-{i}") == ["gadget"]
-    assert env.service.journal.claims() == {}
+    assert env.service.journal.claims.pending() == {}
     assert env.service.flush_claims() == 0 and commits(env) == before + 1
 
 
@@ -103,9 +104,9 @@ def test_claims_are_committed_in_the_background(tmp_path: Path) -> None:
     assert kinds(env.service.copy(body("gadget", {dist.key: sha}), token)) == {
         dist.key: "copied"}
     deadline = time.monotonic() + 30
-    while env.service.journal.claims() and time.monotonic() < deadline:
+    while env.service.journal.claims.pending() and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert env.service.journal.claims() == {}
+    assert env.service.journal.claims.pending() == {}
     assert registry.registered(env.forge, "widget-bg") == ["gadget"]
     env.service.close()
 
@@ -132,13 +133,13 @@ def test_a_crash_between_answer_and_commit_is_committed_by_recover(tmp_path: Pat
     assert registry.registered(env.forge, "widget-crash") is None
     restarted = Service(forge=env.forge, channels=env.service.channels,
                         state_dir=env.service.state_dir, claim_delay=3600.0)
-    assert list(restarted.journal.claims().values())[0]["names"] == ["widget-crash"]
+    assert list(restarted.journal.claims.pending().values())[0]["names"] == ["widget-crash"]
     assert restarted.names.snapshot().registered("widget-crash") == ["gadget"]
 
     assert restarted.recover() == []  # no request was left unfinished
     assert commits(env) == before + 1
     assert registry.registered(env.forge, "widget-crash") == ["gadget"]
-    assert restarted.journal.claims() == {}
+    assert restarted.journal.claims.pending() == {}
 
 
 def test_requests_arriving_together_are_published_together(
@@ -327,3 +328,58 @@ def test_a_token_registered_a_moment_ago_is_accepted(tmp_path: Path) -> None:
     assert kinds(env.service.copy(body("gadget", missing), first)) == {
         "noarch/gadget-9-0.conda": "staging_missing"}
     assert env.service.token_files.reads == reads + 1  # held since
+
+
+def test_a_claim_line_torn_by_a_crash_spoils_only_itself(tmp_path: Path) -> None:
+    log = ClaimLog(tmp_path)
+    log.record("a" * 32, "gadget", ["widget-a"])
+    with open(log.path, "a") as handle:
+        handle.write('{"id": "bbbb", "feedst')  # a crash mid-line
+    log.record("c" * 32, "gadget", ["widget-c"])
+    assert [c["names"] for c in log.pending().values()] == [["widget-a"], ["widget-c"]]
+    log.drop(["a" * 32])
+    assert list(log.pending()) == ["c" * 32]
+
+
+def test_an_updated_repodata_is_the_one_a_full_render_makes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Renders start from the last one (only changed records are looked at); whatever
+    the changes, the result is byte for byte what rendering everything makes."""
+    from migrator.channels import local_records
+    from testing.build_package import build_package
+
+    monkeypatch.setattr(local_records, "FOLD_AT", 4)  # fold on the way, too
+    root = tmp_path / "conda-forge"
+    channel = LocalChannel(root)
+
+    def add(name: str, fmt: str = ".conda") -> Dist:
+        path = build_package(tmp_path / "built", name=name, fmt=fmt)
+        dist = parse_dist(f"noarch/{path.name}")
+        channel.upload(path, dist)
+        return dist
+
+    def views() -> dict[str, bytes]:
+        return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("repodata.json")}
+
+    def assert_as_full() -> None:
+        rendered = views()
+        fresh = LocalChannel(root)  # no state from earlier renders
+        with fresh.index.lock("noarch"):
+            fresh.index.render("noarch")
+        assert views() == rendered
+
+    old, new = add("lib", ".tar.bz2"), add("lib")
+    assert_as_full()
+    gone, revoked = add("gone"), add("bad", ".tar.bz2")
+    channel.set_patch_instructions("noarch", {
+        "packages": {old.fn: {"depends": ["python >=3.9"]}},
+        "remove": [gone.fn], "revoke": [revoked.fn]})
+    assert_as_full()
+    channel.mark_broken(new)
+    later = add("later")
+    assert_as_full()
+    channel.remove(old)
+    channel.remove(later)
+    add("last")
+    assert_as_full()
+    assert set(views()) == {"noarch/repodata.json", "label/broken/noarch/repodata.json"}

@@ -70,7 +70,7 @@ KILL_POINTS = {
     # (failpoint, what must be true of the wreck)
     "between quarantine and production": "outputs-quarantined:1",
     "file in production, not yet indexed": "outputs-file-placed:2",
-    "recorded in production, repodata not yet written": "outputs-recorded:2",
+    "recorded in production, repodata not yet written": "outputs-recorded:1",
     "published, staging not yet cleaned": "outputs-published:1",
 }
 
