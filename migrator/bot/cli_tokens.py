@@ -7,11 +7,14 @@ import datetime as dt
 import json
 import os
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 from migrator.core.errors import UserError
 from migrator.core.secret import Secret
+from migrator.feedstock.safe_files import read_feedstock_file
 from migrator.forges.choose import add_forge_option, open_forge
 from migrator.registries import RegistryError
 from migrator.registries import token_file as registry_file
@@ -85,14 +88,25 @@ def _status(args: argparse.Namespace) -> int:
     forge = open_forge(args)
     now = time.time()
     rows = []
-    for repo in forge.list_feedstocks():
-        raw = forge.read_file(registry.REPO, registry.token_path(repo.name))
+    with tempfile.TemporaryDirectory(prefix="feedstock-tokens-") as scratch:
+        # one shallow clone of the registry, not one API request per feedstock
+        checkout = Path(scratch) / "registry"
+        forge.clone(registry.REPO, None, checkout)
+        files = {repo.name: read_feedstock_file(checkout, registry.token_path(repo.name),
+                                                limit=1 << 20)
+                 for repo in forge.list_feedstocks()}
+    for name, raw in files.items():
         if raw is None:
             continue
-        entries = registry_file.parse(raw.decode(), where=registry.token_path(repo.name))
+        try:
+            entries = registry_file.parse(raw.decode(), where=registry.token_path(name))
+        except (RegistryError, UnicodeDecodeError) as exc:
+            rows.append({"feedstock": name, "live": 0, "entries": 0, "next_expiry": None,
+                         "error": str(exc)})
+            continue
         live = [e for e in entries if e.is_live(e.provider, now)]
         expiring = sorted(e.expires_at for e in live if e.expires_at is not None)
-        rows.append({"feedstock": repo.name, "live": len(live), "entries": len(entries),
+        rows.append({"feedstock": name, "live": len(live), "entries": len(entries),
                      "next_expiry": _iso(expiring[0]) if expiring else None})
     if args.json:
         print(json.dumps(rows, indent=2))
