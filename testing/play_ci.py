@@ -11,31 +11,18 @@ from typing import Any
 
 from migrator.channels.directory import LocalChannel
 from migrator.channels.dists import parse_dist
-from migrator.core.errors import MigratorError
 from migrator.core.git import git
 from migrator.core.secret import Secret
 from migrator.feedstock.recipe_outputs import RecipeError, recipe_outputs
-from migrator.forges import RepoInfo
 from migrator.forges.local import LocalForge
-from migrator.forges.local_pipelines import LocalPipelines
 from migrator.registries import outputs_registry as registry
 from migrator.registries.outputs_writer import read_recipe_files, register_outputs
 from migrator.service import local_setup as layout
 from migrator.service.client import copy_via_service
 from migrator.service.server import start_server
 from testing.build_package import build_package
+from testing.runs import provider_tokens
 from testing.solve import solve
-
-
-def ci_token(forge: LocalForge, repo: RepoInfo, provider: str) -> str | None:
-    """The FEEDSTOCK_TOKEN a CI job of `provider` is given (the runner's view)."""
-    if provider == "azure":
-        try:
-            return LocalPipelines(forge.root / "azure").decrypt_variable(
-                repo.name, "FEEDSTOCK_TOKEN")
-        except (KeyError, MigratorError):
-            return None
-    return forge.ci_secrets(repo).get("FEEDSTOCK_TOKEN")
 
 
 def play_ci(forge: LocalForge, feedstock: str, workdir: Path, *, register_missing: bool = True,
@@ -46,7 +33,7 @@ def play_ci(forge: LocalForge, feedstock: str, workdir: Path, *, register_missin
     repo = forge.repo(f"{name}-feedstock")
     workdir = Path(workdir)
     summary: dict[str, Any] = {"feedstock": repo.name, "provider": provider}
-    token_value = ci_token(forge, repo, provider)
+    token_value = provider_tokens(forge, repo).get(provider)
     if token_value is None:
         say(f"{repo.name}: no FEEDSTOCK_TOKEN for {provider}; provision it first")
         return {**summary, "ok": False, "error": f"no FEEDSTOCK_TOKEN for {provider}"}
