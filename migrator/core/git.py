@@ -18,15 +18,16 @@ from pathlib import Path
 from migrator.core import deadline
 from migrator.core.branch_names import check_branch
 
+IDENTITY = ("conda-forge-admin", "pelson.pub+conda-forge@gmail.com")  # who commits
 # No user config, no prompts, fixed identity: runs are reproducible on any machine.
 _BASE_ENV = {
     "GIT_TERMINAL_PROMPT": "0",
     "GIT_CONFIG_NOSYSTEM": "1",
     "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_AUTHOR_NAME": "conda-forge-admin",
-    "GIT_AUTHOR_EMAIL": "pelson.pub+conda-forge@gmail.com",
-    "GIT_COMMITTER_NAME": "conda-forge-admin",
-    "GIT_COMMITTER_EMAIL": "pelson.pub+conda-forge@gmail.com",
+    "GIT_AUTHOR_NAME": IDENTITY[0],
+    "GIT_AUTHOR_EMAIL": IDENTITY[1],
+    "GIT_COMMITTER_NAME": IDENTITY[0],
+    "GIT_COMMITTER_EMAIL": IDENTITY[1],
     "LC_ALL": "C",
 }
 # longest a single git command may run (a clone of a large feedstock over a slow link)
