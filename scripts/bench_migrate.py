@@ -2,28 +2,36 @@
 """Benchmark the output-validation migration on the local forge.
 
 Prints, measured in the same run:
-  * the migration of N feedstocks (default 1,000): total and per-feedstock wall time,
-    with and without the token steps' scrypt cost broken out;
-  * a bare-git floor on an identical forge: a loop that only clones, edits, commits and
-    pushes with the git CLI, at the same parallelism; the ratio of the two;
+  * the migration of N feedstocks (default 960) against a bare-git floor on an identical
+    forge: a loop that only clones, edits, commits and pushes with the git CLI, at the
+    same parallelism. Both run slice by slice, interleaved (floor, migration, migration,
+    floor, ...), so drift in the machine's load hits both alike; each slice's ratio is
+    printed, then the median, with wall and CPU time (this process and its children)
+    and the git processes each started per feedstock;
   * with 30,000 recorded feedstocks: how long a rerun takes to find the first pending
-    feedstock, and how long `migrator status` takes.
+    feedstock, and how long `migrator status` takes, against the import time;
+  * the peak resident memory of a run over `--rss-count` feedstocks (a child process).
 
-    .venv/bin/python scripts/bench_migrate.py [--count 1000] [--jobs 4] [--big 30000]
+    .venv/bin/python scripts/bench_migrate.py [--count 960] [--slices 8] [--big 30000]
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
+import resource
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -32,16 +40,51 @@ from migrator.bot.runner import run_migration, select_pending  # noqa: E402
 from migrator.bot.state import StateDir  # noqa: E402
 from migrator.bot.state_index import IndexRow  # noqa: E402
 from migrator.bot.task import Options  # noqa: E402
+from migrator.core import git as gitmodule  # noqa: E402
 from migrator.core.files import write_json  # noqa: E402
 from migrator.core.git import git  # noqa: E402
-from migrator.core.secret import Secret  # noqa: E402
+from migrator.forges import RepoInfo  # noqa: E402
 from migrator.forges.local import LocalForge  # noqa: E402
-from migrator.registries.token_hashing import hash_token  # noqa: E402
 from testing.runs import local_stores  # noqa: E402
 from testing.seed import create_forge  # noqa: E402
 
 
-def floor(forge: LocalForge, scratch: Path, jobs: int) -> float:
+class Spent(NamedTuple):
+    wall: float
+    cpu: float
+    git: int  # git processes started
+
+
+_git_started = 0
+
+
+def _count_git() -> None:
+    """Count every git process migrator starts (they all go through `core.git`)."""
+    real = gitmodule.subprocess.Popen
+
+    class Counting(real):  # type: ignore[misc,valid-type]
+        def __init__(self, args: Any, *rest: Any, **kwargs: Any) -> None:
+            global _git_started
+            if isinstance(args, list) and args and args[0] == "git":
+                _git_started += 1
+            super().__init__(args, *rest, **kwargs)
+
+    gitmodule.subprocess.Popen = Counting  # type: ignore[misc]
+
+
+def cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def spend(work: Callable[[], Any]) -> Spent:
+    git_before, cpu, started = _git_started, cpu_seconds(), time.perf_counter()
+    work()
+    return Spent(time.perf_counter() - started, cpu_seconds() - cpu, _git_started - git_before)
+
+
+def floor(forge: LocalForge, repos: list[RepoInfo], scratch: Path, jobs: int) -> None:
     def one(name: str) -> None:
         wc = scratch / name
         git("clone", "-q", "--depth", "1", "--single-branch", "--branch", "main",
@@ -52,20 +95,83 @@ def floor(forge: LocalForge, scratch: Path, jobs: int) -> float:
         git("push", "-q", "origin", "HEAD:main", cwd=wc)
         shutil.rmtree(wc)
 
-    names = [r.name for r in forge.list_feedstocks() if not r.archived]
-    started = time.perf_counter()
     with ThreadPoolExecutor(jobs) as pool:
-        list(pool.map(one, names))
-    return time.perf_counter() - started
+        list(pool.map(one, [r.name for r in repos]))
 
 
-def migrate(forge: LocalForge, state: Path, jobs: int, renderer: str) -> tuple[float, int]:
+def migrate(forge: LocalForge, repos: list[RepoInfo], state: Path, options: Options) -> None:
     migration = migrations.get("output-validation")
-    summary = run_migration(forge, migration, StateDir(state, migration.name),
-                            Options(jobs=jobs, renderer=renderer), stores=local_stores(forge))
-    if summary.outcomes.get("failed"):
-        raise SystemExit(f"benchmark run had failures: {summary.outcomes}")
-    return summary.seconds, summary.outcomes["done"]
+    summary = run_migration(forge, migration, StateDir(state, migration.name), options,
+                            stores=local_stores(forge), repos=repos)
+    if summary.outcomes.get("failed") or summary.outcomes.get("done") != len(repos):
+        raise SystemExit(f"benchmark run did not finish every feedstock: {summary.outcomes}")
+
+
+def compare(root: Path, count: int, slices: int, options: Options) -> None:
+    mine = create_forge(root / "a", count=count, corpus_share=0)
+    bare = create_forge(root / "b", count=count, corpus_share=0)
+    ours = [r for r in mine.list_feedstocks() if not r.archived]
+    theirs = [r for r in bare.list_feedstocks() if not r.archived]
+    size = -(-len(ours) // slices)
+    rows = []
+    for index in range(slices):
+        part = slice(index * size, (index + 1) * size)
+        run_floor = functools.partial(floor, bare, theirs[part], root / "scratch", options.jobs)
+        run_ours = functools.partial(migrate, mine, ours[part], root / "state", options)
+        if index % 2:
+            measured, measured_floor = spend(run_ours), spend(run_floor)
+        else:
+            measured_floor, measured = spend(run_floor), spend(run_ours)
+        n = len(ours[part])
+        rows.append((n, measured_floor, measured))
+        print(f"  slice {index + 1}/{slices}: {n} feedstocks, floor {measured_floor.wall:.2f} s, "
+              f"migration {measured.wall:.2f} s, ratio {measured.wall / measured_floor.wall:.2f}x "
+              f"(CPU {measured.cpu / measured_floor.cpu:.2f}x)", flush=True)
+    total = sum(n for n, _, _ in rows)
+    ratios = [m.wall / f.wall for _, f, m in rows]
+    floor_wall = sum(f.wall for _, f, _ in rows)
+    ours_wall = sum(m.wall for _, _, m in rows)
+    floor_cpu = sum(f.cpu for _, f, _ in rows)
+    ours_cpu = sum(m.cpu for _, _, m in rows)
+    print(f"feedstocks: {total} (jobs={options.jobs}, renderer={options.renderer}, "
+          f"{slices} interleaved slices)")
+    print(f"bare-git floor (clone, edit, commit, push): {floor_wall / total * 1000:.1f} ms wall, "
+          f"{floor_cpu / total * 1000:.1f} ms CPU, "
+          f"{sum(f.git for _, f, _ in rows) / total:.2f} git processes per feedstock")
+    print(f"migration (tokens, registries, secrets, config and rerender commits): "
+          f"{ours_wall / total * 1000:.1f} ms wall, {ours_cpu / total * 1000:.1f} ms CPU, "
+          f"{sum(m.git for _, _, m in rows) / total:.2f} git processes per feedstock")
+    print(f"ratio migration / floor: median {statistics.median(ratios):.2f}x over the slices "
+          f"(min {min(ratios):.2f}x, max {max(ratios):.2f}x; whole-run wall "
+          f"{ours_wall / floor_wall:.2f}x, CPU {ours_cpu / floor_cpu:.2f}x)")
+
+
+def peak_rss(root: Path, count: int, options: Options) -> None:
+    """The migration of `count` feedstocks in a child process, and its peak RSS."""
+    create_forge(root / "forge", count=count, corpus_share=0)
+    code = (
+        "import resource, sys\n"
+        "sys.path.insert(0, sys.argv[1])\n"
+        "from pathlib import Path\n"
+        "from migrator.bot import migrations\n"
+        "from migrator.bot.runner import run_migration\n"
+        "from migrator.bot.state import StateDir\n"
+        "from migrator.bot.task import Options\n"
+        "from migrator.forges.local import LocalForge\n"
+        "from testing.runs import local_stores\n"
+        "forge = LocalForge(Path(sys.argv[2]))\n"
+        "m = migrations.get('output-validation')\n"
+        "s = run_migration(forge, m, StateDir(Path(sys.argv[3]), m.name),"
+        " Options(jobs=int(sys.argv[4])), stores=local_stores(forge))\n"
+        "print(dict(s.outcomes), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    started = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code, str(Path(__file__).resolve().parents[1]),
+                          str(root / "forge"), str(root / "state"), str(options.jobs)],
+                         check=True, capture_output=True, text=True).stdout.split()
+    outcomes, kib = " ".join(out[:-1]), int(out[-1])
+    print(f"a run over {count} feedstocks: {outcomes} in {time.perf_counter() - started:.0f} s; "
+          f"peak RSS of the migrating process {kib / 1024:.0f} MiB")
 
 
 def big_state(root: Path, count: int) -> None:
@@ -111,33 +217,25 @@ def big_state(root: Path, count: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--count", type=int, default=1000)
-    parser.add_argument("--jobs", type=int, default=4)
+    parser.add_argument("--count", type=int, default=960)
+    parser.add_argument("--slices", type=int, default=8)
+    parser.add_argument("--jobs", type=int, default=Options().jobs)
     parser.add_argument("--big", type=int, default=30000)
+    parser.add_argument("--rss-count", type=int, default=5000)
     parser.add_argument("--renderer", default="patch")
     args = parser.parse_args()
     # the admin's shared staging token; the benchmark makes one up
     os.environ.setdefault("STAGING_BINSTAR_TOKEN", secrets.token_hex(32))
+    options = Options(jobs=args.jobs, renderer=args.renderer)
+    _count_git()
     with tempfile.TemporaryDirectory(prefix="bench-migrate-") as tmp:
         root = Path(tmp)
-        mine = create_forge(root / "a", count=args.count, corpus_share=0)
-        bare = create_forge(root / "b", count=args.count, corpus_share=0)
-        n = sum(not r.archived for r in mine.list_feedstocks())
-        t0 = time.perf_counter()
-        for _ in range(20):
-            hash_token(Secret.new_token())
-        scrypt = (time.perf_counter() - t0) / 20
-        floor_s = floor(bare, root / "scratch", args.jobs)
-        full_s, done = migrate(mine, root / "state", args.jobs, args.renderer)
-        print(f"feedstocks: {n} (jobs={args.jobs}, renderer={args.renderer})")
-        print(f"bare-git floor (clone, edit, commit, push): {floor_s:.1f} s total, "
-              f"{floor_s / n * 1000:.1f} ms per feedstock")
-        print(f"migration (token, registry, secret, verify, config, rerender): {full_s:.1f} s "
-              f"total, {full_s / done * 1000:.1f} ms per feedstock")
-        print(f"ratio migration / floor: {full_s / floor_s:.2f}x "
-              f"(one scrypt hash costs {scrypt * 1000:.0f} ms of CPU)")
+        if args.count:
+            compare(root / "compare", args.count, args.slices, options)
         if args.big:
             big_state(root / "big", args.big)
+        if args.rss_count:
+            peak_rss(root / "rss", args.rss_count, options)
     return 0
 
 

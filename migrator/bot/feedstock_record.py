@@ -5,11 +5,12 @@ never a secret (`Secret` refuses to serialise)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from migrator.core.files import write_json
+from migrator.core.files import atomic_write_text
 
 DONE, FAILED, SKIPPED, STARTED = "done", "failed", "skipped", "started"
 # feedstock-level summary states
@@ -70,7 +71,10 @@ class FeedstockRecord:
         return None if item is None else str(item["status"])
 
     def record(self, step: str, status: str, detail: str = "", *,
-               seconds: float | None = None, code: str | None = None) -> None:
+               seconds: float | None = None, code: str | None = None,
+               save: bool = True) -> None:
+        """Record a step's outcome; `save=False` keeps it in memory until the next save
+        (a step with no external effect: a crash before then only runs it again)."""
         item: dict[str, Any] = {"status": status, "at": now_iso()}
         if detail:
             item["detail"] = detail
@@ -82,7 +86,7 @@ class FeedstockRecord:
         counts = status not in (STARTED, "staged") and (previous or {}).get("status") != "staged"
         item["attempts"] = (previous or {}).get("attempts", 0) + counts
         self.steps[step] = item
-        if status != STARTED:  # bookkeeping only: a resumed run re-runs unfinished steps
+        if status != STARTED and save:  # STARTED: a resumed run re-runs unfinished steps
             self.save()
 
     def set_status(self, status: str, reason: str = "", *, code: str = "",
@@ -101,4 +105,17 @@ class FeedstockRecord:
 
     def save(self) -> None:
         self.data["updated_at"] = now_iso()
-        write_json(self.path, self.data, sort_keys=False)  # steps in run order
+        atomic_write_text(self.path, render_record(self.data))
+
+
+def render_record(data: dict[str, Any]) -> str:
+    """The record as indented JSON with one line per step, in run order: as readable as
+    `indent=2`, and written by the C encoder, which `indent` would turn off."""
+    lines = []
+    for key, value in data.items():
+        if isinstance(value, dict) and value:
+            inner = ",\n".join(f"    {json.dumps(k)}: {json.dumps(v)}" for k, v in value.items())
+            lines.append(f"  {json.dumps(key)}: {{\n{inner}\n  }}")
+        else:
+            lines.append(f"  {json.dumps(key)}: {json.dumps(value)}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"

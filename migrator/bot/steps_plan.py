@@ -99,14 +99,15 @@ def advance(task: FeedstockTask[Any, Any], migration: Migration[Any, Any]) -> st
         log.debug("%s: %s %s in %.2f s: %s", task.repo.name, key,
                   "staged" if step.batched else "done", seconds, detail)
         if step.batched:
-            record.record(key, STAGED, detail, seconds=seconds)
+            # in memory only: a run killed before the batch is committed stages it again
+            record.record(key, STAGED, detail, seconds=seconds, save=False)
             task.staged = key
             failpoints.reached(f"{key}.staged")
             return STAGED
-        record.record(key, DONE, detail, seconds=seconds)
+        record.record(key, DONE, detail, seconds=seconds, save=step.effect)
         failpoints.reached(key)
         if planned.branch is not None and not _more_for_branch(steps, index, planned.branch):
-            task.drop_workdir(planned.branch)
+            task.forget_tip(planned.branch)
         index += 1
 
 

@@ -3,8 +3,6 @@ migration's own typed data (`RunContext.data`, `FeedstockTask.data`)."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,8 +12,12 @@ from typing import Generic, TypeVar
 from migrator.bot.outcomes import StepFailed
 from migrator.bot.state import FeedstockRecord
 from migrator.core.secret import Secret
+from migrator.feedstock.commit_files import CommitFiles
 from migrator.forges import Forge, RepoInfo
 from migrator.forges.ci_secrets import CISecretStore
+from migrator.forges.scratch import ForgeScratch, ScratchPool
+from migrator.rerender import Renderer, get_renderer
+from migrator.rerender.working_copy import rendered_files
 
 R = TypeVar("R")
 F = TypeVar("F")
@@ -47,6 +49,14 @@ class RunContext(Generic[R]):
     data: R
     lock: threading.Lock = field(default_factory=threading.Lock)
     _secrets: list[Secret] = field(default_factory=list)
+    _scratch_pool: ScratchPool | None = None
+
+    @property
+    def scratch_pool(self) -> ScratchPool:
+        with self.lock:
+            if self._scratch_pool is None:
+                self._scratch_pool = ScratchPool(self.workroot)
+            return self._scratch_pool
 
     def store(self, provider: str) -> CISecretStore:
         try:
@@ -79,7 +89,10 @@ class FeedstockTask(Generic[R, F]):
     provider: str | None = None  # of the current `provider` step
     staged: str | None = None  # the batched step waiting for the flush
     spent: float = 0.0  # seconds its steps ran in this run (waits for the batch excluded)
-    _workdirs: dict[str, Path] = field(default_factory=dict)
+    _scratch: ForgeScratch | None = None
+    _tips: dict[str, CommitFiles] = field(default_factory=dict)
+    _rendered: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    _renderer: Renderer | None = None
 
     @property
     def forge(self) -> Forge:
@@ -97,21 +110,41 @@ class FeedstockTask(Generic[R, F]):
             raise StepFailed("internal: a provider step ran without a provider")
         return self.provider
 
-    def workdir(self, branch: str | None = None) -> Path:
-        """A shallow single-branch clone, made on first use and reused by later steps."""
-        branch = branch or self.current_branch
-        if branch not in self._workdirs:
-            base = Path(tempfile.mkdtemp(prefix=f"{self.repo.name}-", dir=self.context.workroot))
-            dest = base / "wc"
-            self.forge.clone(self.repo.name, branch, dest)
-            self._workdirs[branch] = dest
-        return self._workdirs[branch]
+    def scratch(self) -> ForgeScratch:
+        """The feedstock's scratch repository, made on first use."""
+        if self._scratch is None:
+            self._scratch = ForgeScratch(self.forge, self.repo.name,
+                                         self.context.scratch_pool.take())
+        return self._scratch
 
-    def drop_workdir(self, branch: str) -> None:
-        path = self._workdirs.pop(branch, None)
-        if path is not None:
-            shutil.rmtree(path.parent, ignore_errors=True)
+    def tip(self, branch: str | None = None) -> CommitFiles:
+        """The files at the tip of `branch` (default: the current branch step's), fetched
+        on first use and shared by every step that reads them."""
+        branch = branch or self.current_branch
+        if branch not in self._tips:
+            self._tips[branch] = self.scratch().fetch(branch)
+        return self._tips[branch]
+
+    def rendered(self, files: CommitFiles) -> dict[str, bytes]:
+        """`rendered_files` of a commit, read once per run."""
+        if files.commit not in self._rendered:
+            self._rendered[files.commit] = rendered_files(files)
+        return self._rendered[files.commit]
+
+    def renderer(self) -> Renderer:
+        """The run's chosen renderer, one per feedstock (it remembers its last answer)."""
+        if self._renderer is None:
+            self._renderer = get_renderer(self.context.options.renderer)
+        return self._renderer
+
+    def forget_tip(self, branch: str) -> None:
+        """The branch moved (we pushed to it): a later read fetches it again."""
+        self._tips.pop(branch, None)
 
     def cleanup(self) -> None:
-        for branch in list(self._workdirs):
-            self.drop_workdir(branch)
+        if self._scratch is not None:
+            self.context.scratch_pool.give_back(self._scratch.objects)
+            self._scratch = None
+        self._tips.clear()
+        self._rendered.clear()
+        self._renderer = None

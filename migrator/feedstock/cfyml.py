@@ -13,6 +13,7 @@ Real files are tiny (the largest in the corpus is 1.5 KB and 54 nodes).
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 from typing import Any
@@ -75,6 +76,20 @@ def is_enabled(text: str) -> bool:
 
 def enable_output_validation(text: str) -> str | None:
     """Return the edited text, or None when the key is already true."""
+    if len(text) <= _REMEMBERED:
+        return _remembered(text)
+    return _enable(text)
+
+
+_REMEMBERED = 64 << 10  # a config is checked before the tokens and edited after: parse once
+
+
+@functools.lru_cache(maxsize=128)
+def _remembered(text: str) -> str | None:
+    return _enable(text)
+
+
+def _enable(text: str) -> str | None:
     data = _load(text)
     nl = _newline(text)
     if data is None or (isinstance(data, (CommentedMap, CommentedSeq)) and len(data) == 0):

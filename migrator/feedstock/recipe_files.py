@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from migrator.feedstock import FeedstockError
-from migrator.feedstock.git_files import list_tree_dir, read_tree_file
+from migrator.feedstock.commit_files import CommitFiles
 from migrator.feedstock.safe_files import (
     CONFIG_LIMIT,
     RECIPE_LIMIT,
@@ -103,11 +103,9 @@ def workdir_recipe_inputs(root: Path) -> dict[str, bytes]:
     return read_recipe_inputs(read, ci_support=list_feedstock_dir(root, CI_SUPPORT) or ())
 
 
-def tree_recipe_inputs(repo: Path, rev: str) -> dict[str, bytes]:
-    """The recipe inputs as committed at `rev` in the git repository at `repo`."""
+def commit_recipe_inputs(files: CommitFiles) -> dict[str, bytes]:
+    """The recipe inputs as committed (see `CommitFiles`)."""
     def read(path: str) -> bytes | None:
-        found = read_tree_file(repo, rev, path,
-                               limit=CONFIG_LIMIT if path == CONFIG else RECIPE_LIMIT)
-        return None if found is None else found.data
+        return files.read(path, limit=CONFIG_LIMIT if path == CONFIG else RECIPE_LIMIT)
 
-    return read_recipe_inputs(read, ci_support=list_tree_dir(repo, rev, CI_SUPPORT) or ())
+    return read_recipe_inputs(read, ci_support=files.list_dir(CI_SUPPORT) or ())

@@ -131,6 +131,8 @@ class LocalForge:
         try:
             git(*args, cwd=workdir)
         except GitError as exc:
+            if not git("for-each-ref", "--count=1", "refs/heads", cwd=self.git_dir(repo)).strip():
+                raise ForgeError(f"{repo} is empty: it has no commits") from None
             raise ForgeError(_clone_reason(repo, branch, exc)) from None
 
     def push(self, workdir: Path, repo: str, branch: str) -> None:

@@ -29,8 +29,10 @@ class Renderer(Protocol):
         switched over."""
         ...
 
-    def render(self, workdir: Path, files: Mapping[str, bytes]) -> Rendered:
-        """Change the CI files in place in a git working copy (uncommitted)."""
+    def render(self, files: Mapping[str, bytes], checkout: Callable[[], Path]) -> Rendered:
+        """The changes that rerender a feedstock whose rendered files are `files`.
+        `checkout()` gives a working tree of the feedstock, for a renderer that needs
+        one (a full rerender); the others work on `files` alone."""
         ...
 
 

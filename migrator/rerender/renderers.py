@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from migrator.core.errors import MigratorError
-from migrator.rerender.patch import validation_patch
+from migrator.rerender.patch import PatchResult, validation_patch
 from migrator.rerender.refused import RenderError
 from migrator.rerender.rendered import Rendered
 from migrator.rerender.smithy import CondaSmithyRenderer, make_conda_smithy
-from migrator.rerender.working_copy import write_files
 
 PATCH = "the validation patch"
 
@@ -18,15 +17,23 @@ PATCH = "the validation patch"
 class PatchRenderer:
     name = "patch"
 
-    def refusal(self, files: Mapping[str, bytes]) -> str | None:
-        return validation_patch(files).refusal
+    def __init__(self) -> None:
+        self._last: tuple[Mapping[str, bytes], PatchResult] | None = None
 
-    def render(self, workdir: Path, files: Mapping[str, bytes]) -> Rendered:
-        result = validation_patch(files)
+    def _patch(self, files: Mapping[str, bytes]) -> PatchResult:
+        # asked first whether it can, then to do it, on the same files: patch once
+        if self._last is None or self._last[0] is not files:
+            self._last = (files, validation_patch(files))
+        return self._last[1]
+
+    def refusal(self, files: Mapping[str, bytes]) -> str | None:
+        return self._patch(files).refusal
+
+    def render(self, files: Mapping[str, bytes], checkout: Callable[[], Path]) -> Rendered:
+        result = self._patch(files)
         if result.refusal is not None:
             raise RenderError(result.refusal)
-        write_files(workdir, result.changed)
-        return Rendered(PATCH, full=False)
+        return Rendered(PATCH, full=False, changed=result.changed)
 
 
 class AutoRenderer:
@@ -57,10 +64,10 @@ class AutoRenderer:
             return f"{refused}; and no full rerender: {exc}"
         return None
 
-    def render(self, workdir: Path, files: Mapping[str, bytes]) -> Rendered:
+    def render(self, files: Mapping[str, bytes], checkout: Callable[[], Path]) -> Rendered:
         if self.patch.refusal(files) is None:
-            return self.patch.render(workdir, files)
-        return self._full().render(workdir, files)
+            return self.patch.render(files, checkout)
+        return self._full().render(files, checkout)
 
 
 class NoRenderer:
@@ -69,5 +76,5 @@ class NoRenderer:
     def refusal(self, files: Mapping[str, bytes]) -> str | None:
         return None
 
-    def render(self, workdir: Path, files: Mapping[str, bytes]) -> Rendered:
+    def render(self, files: Mapping[str, bytes], checkout: Callable[[], Path]) -> Rendered:
         return Rendered("nothing (--renderer none)", full=False)

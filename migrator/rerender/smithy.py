@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from migrator.core.errors import UserError
 from migrator.rerender.rendered import Rendered
 from migrator.rerender.tool_run import run_tool, tool_works
+from migrator.rerender.working_copy import checkout_changes
 
 
 class CondaSmithyRenderer:
@@ -23,16 +24,18 @@ class CondaSmithyRenderer:
     def refusal(self, files: Mapping[str, bytes]) -> str | None:
         return None
 
-    def render(self, workdir: Path, files: Mapping[str, bytes]) -> Rendered:
+    def render(self, files: Mapping[str, bytes], checkout: Callable[[], Path]) -> Rendered:
         # Without --commit, conda-smithy leaves the changes uncommitted (its --commit
-        # takes only "edit" or "auto"); the caller makes the rerender commit.
+        # takes only "edit" or "auto"); the caller makes the rerender commit from them.
+        workdir = checkout()
         run_tool(
             [*self.command, "rerender", "--feedstock_directory", str(workdir),
              "--no-check-uptodate"],
             cwd=workdir,
             what="conda smithy rerender",
         )
-        return Rendered(f"conda-smithy {self.version()}", full=True)
+        return Rendered(f"conda-smithy {self.version()}", full=True,
+                        changed=checkout_changes(workdir))
 
 
 def find_conda_smithy() -> tuple[str, ...]:

@@ -23,7 +23,7 @@ from testing.runs import run_cli
 KILL_POINTS = [
     "create-token:2", "register-hash.staged:2", "flush:1", "write-secret:2",
     "staging-access:2", "verify-token:2", "register-outputs.staged:2", "flush:2",
-    "set-config:2", "rerender:2",
+    "switch:2",
 ]
 CONFIG_SUBJECT = "***NO_CI*** enable output validation"
 RERENDER_SUBJECT = "***NO_CI*** MNT: validate outputs before they reach conda-forge"

@@ -72,7 +72,7 @@ def test_a_symlinked_config_rewrites_nothing_it_points_at(
     found = records(tmp_path / "state")
     for name, step in (("pkg00000-feedstock", "check-config"),
                        ("pkg00001-feedstock", "check-config"),
-                       ("pkg00003-feedstock", "set-config@v1.x")):
+                       ("pkg00003-feedstock", "switch@v1.x")):
         assert found[name]["status"] == "failed", found[name]
         assert found[name]["reason"] == f"{step}: conda-forge.yml: is a symlink, not a regular file"
     assert_others_done(forge, found, {"pkg00000-feedstock", "pkg00001-feedstock",

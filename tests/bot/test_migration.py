@@ -75,8 +75,8 @@ def test_every_feedstock_is_migrated_or_gets_a_reason(make_forge, tmp_path: Path
         if records[repo.name]["status"] != "done":
             continue
         commits = config_commits(forge, repo.name)
-        detail = records[repo.name]["steps"]["set-config@main"]["detail"]
-        if "already had" in detail:
+        detail = records[repo.name]["steps"]["switch@main"]["detail"]
+        if "conda-forge.yml already had" in detail:
             assert commits == []
             continue
         assert len(commits) == 1, repo.name
@@ -134,7 +134,7 @@ def test_failures_are_retried_only_when_asked(make_forge, tmp_path: Path) -> Non
     again = migrate(forge, tmp_path / "state", retry_failed=True)
     record = statuses(tmp_path / "state")["broken-push-rejected-feedstock"]
     assert record["status"] == "done"
-    assert record["steps"]["set-config@main"]["attempts"] == 2
+    assert record["steps"]["switch@main"]["attempts"] == 2
     assert again.outcomes["done"] == 1
 
 
@@ -304,7 +304,7 @@ def test_the_patch_is_its_own_commit_and_changes_only_validation_lines(
     migrate(forge, tmp_path / "state", renderer="patch")
     records = statuses(tmp_path / "state")
     switched = [n for n, r in records.items() if r["status"] == "done"
-                and r["steps"]["rerender@main"]["detail"].startswith("pushed")]
+                and "(the validation patch)" in r["steps"]["switch@main"]["detail"]]
     assert switched
     for name in switched:
         repo = forge.git_dir(name)

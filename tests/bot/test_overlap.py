@@ -146,7 +146,7 @@ def test_a_run_that_made_its_tokens_before_another_finished_replaces_them(
                 first.append(threading.current_thread())
             else:
                 assert a_done.wait(60)
-        elif point == "set-config@main" and threading.current_thread() in first:
+        elif point == "switch@main" and threading.current_thread() in first:
             a_done.set()  # past expire-old: a's claims are released
 
     failpoints.attach(hook)

@@ -58,7 +58,7 @@ def test_a_state_directory_from_before_the_index_is_indexed_once(tmp_path: Path)
 
 def test_status_json_follows_its_schema_with_rows_and_totals(tmp_path: Path) -> None:
     state = StateDir(tmp_path, "output-validation")
-    state.load(repo(1)).set_status(DONE, step="rerender@main")
+    state.load(repo(1)).set_status(DONE, step="switch@main")
     state.load(repo(2)).set_status(FAILED, "no", code="appveyor-uploads",
                                    step="detect-providers")
     summary = run_report.collect(state, [repo(1), repo(2), repo(3)])

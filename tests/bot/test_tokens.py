@@ -302,35 +302,26 @@ def test_verify_refuses_a_registry_that_does_not_hold_the_new_hash(
         assert record["reason"] == (f"verify-token@{provider}: the registry has no live "
                                     f"{provider} entry matching the new token")
         assert record["reason_code"] == "step"
-        assert "set-config@main" not in record["steps"]
+        assert "switch@main" not in record["steps"]
 
 
 def test_a_change_carrying_token_material_is_never_pushed(make_forge, tmp_path: Path) -> None:
-    from migrator.bot.state import StateDir
-    from migrator.bot.task import FeedstockTask, Options, RunContext
-    from migrator.bot.workcopy import commit_and_push
     from migrator.core.errors import MigratorError
+    from migrator.forges.publish import Commit, publish_commits
+    from migrator.forges.scratch import ForgeScratch, ScratchPool
 
     forge = make_forge(count=1, corpus_share=0)
     repo = forge.list_feedstocks()[0]
-    context = RunContext(forge=forge, stores={}, options=Options(), workroot=tmp_path,
-                         data=None)
     token = Secret.new_token()
-    context.remember_secret(token)
-    record = StateDir(tmp_path / "state", "x").load(repo)
     before = git("rev-parse", "main", cwd=forge.git_dir(repo.name))
-
-    def in_a_file(workdir: Path) -> bool:
-        (workdir / "recipe" / "build.sh").write_text(f"export T={token.reveal()}\n")
-        return True
-
-    for edit, message in ((in_a_file, "harmless message"),
-                          (lambda wd: bool((wd / "x").write_text("x")), f"oops {token.reveal()}")):
-        task = FeedstockTask(context=context, repo=repo, record=record, data=None,
-                             branch="main")
+    in_a_file = Commit(lambda files: {"recipe/build.sh": f"export T={token.reveal()}\n".encode()},
+                       "harmless message")
+    in_the_message = Commit(lambda files: {"x": b"x"}, f"oops {token.reveal()}")
+    harmless = Commit(lambda files: {"y": b"y"}, "harmless")
+    for series in ([in_a_file], [harmless, in_the_message]):
+        scratch = ForgeScratch(forge, repo.name, ScratchPool(tmp_path).take())
         with pytest.raises(MigratorError) as info:
-            commit_and_push(task, edit=edit, message=message)
+            publish_commits(scratch, branch="main", commits=series, secrets=[token])
         assert str(info.value) == "refused to push: the change contains token material"
         assert token.reveal() not in str(info.value)
-        task.cleanup()
     assert git("rev-parse", "main", cwd=forge.git_dir(repo.name)) == before

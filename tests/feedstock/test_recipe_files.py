@@ -10,14 +10,15 @@ from pathlib import Path
 import pytest
 
 from migrator.feedstock import FeedstockError
+from migrator.feedstock.commit_files import CommitFiles
 from migrator.feedstock.recipe_files import (
     Layout,
+    commit_recipe_inputs,
     layout_of,
     read_recipe_inputs,
-    tree_recipe_inputs,
     workdir_recipe_inputs,
 )
-from migrator.feedstock.recipe_outputs import RecipeError, recipe_outputs
+from migrator.feedstock.recipe_outputs import recipe_outputs
 from migrator.feedstock.safe_files import UnsafePath
 from migrator.forges.local import LocalForge
 from migrator.registries.outputs_registry import REPO
@@ -41,6 +42,14 @@ def commit(root: Path) -> None:
         subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
 
 
+def committed_inputs(root: Path) -> dict[str, bytes]:
+    """The recipe inputs read back from a commit of the working copy at `root`."""
+    commit(root)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, check=True,
+                          capture_output=True, text=True).stdout.strip()
+    return commit_recipe_inputs(CommitFiles(root / ".git", head))
+
+
 def test_recipe_dir_moves_the_recipe(tmp_path: Path) -> None:
     root = write(tmp_path, {"conda-forge.yml": b"recipe_dir: recipe2\n",
                             "recipe2/meta.yaml": META,
@@ -51,8 +60,7 @@ def test_recipe_dir_moves_the_recipe(tmp_path: Path) -> None:
     assert sorted(files) == [".ci_support/linux_64_.yaml", "conda-forge.yml",
                              "recipe2/conda_build_config.yaml", "recipe2/meta.yaml"]
     assert recipe_outputs(files).names == ("moved",)
-    commit(root)
-    assert tree_recipe_inputs(root, "HEAD") == files
+    assert committed_inputs(root) == files
     assert layout_of(files["conda-forge.yml"]) == Layout("recipe2")
 
 
@@ -70,11 +78,9 @@ def test_a_symlinked_recipe_directory_leaks_nothing(tmp_path: Path) -> None:
     (root / "recipe").symlink_to(outside)
     with pytest.raises(UnsafePath, match="^recipe/meta.yaml: recipe is a symlink"):
         workdir_recipe_inputs(root)
-    commit(root)  # as committed, the recipe directory is a link and holds nothing
-    files = tree_recipe_inputs(root, "HEAD")
-    assert sorted(files) == ["conda-forge.yml"]
-    with pytest.raises(RecipeError, match="no recipe"):
-        recipe_outputs(files)
+    # as committed, the link is refused with the same words
+    with pytest.raises(UnsafePath, match="^recipe/meta.yaml: recipe is a symlink"):
+        committed_inputs(root)
 
 
 def test_a_symlinked_recipe_file_is_refused(tmp_path: Path) -> None:
@@ -84,9 +90,8 @@ def test_a_symlinked_recipe_file_is_refused(tmp_path: Path) -> None:
     (root / "recipe" / "meta.yaml").symlink_to(outside / "meta.yaml")
     with pytest.raises(UnsafePath, match="^recipe/meta.yaml: is a symlink"):
         workdir_recipe_inputs(root)
-    commit(root)
-    with pytest.raises(UnsafePath, match="^recipe/meta.yaml: is a symlink in the repository"):
-        tree_recipe_inputs(root, "HEAD")
+    with pytest.raises(UnsafePath, match="^recipe/meta.yaml: is a symlink, not a regular"):
+        committed_inputs(root)
 
 
 def test_any_reader_follows_the_layout() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from migrator.feedstock.git_files import list_tree_dir, read_tree_file
+from migrator.feedstock.commit_files import CommitFiles
 from migrator.feedstock.safe_files import (
     UnsafePath,
     list_feedstock_dir,
@@ -187,18 +187,24 @@ def repo(tmp_path: Path) -> Path:
 
 
 def test_git_tree_entries_that_are_not_plain_files_are_refused(repo: Path) -> None:
-    with pytest.raises(UnsafePath, match=r"^conda-forge\.yml: is a symlink in the repository"):
-        read_tree_file(repo, "HEAD", "conda-forge.yml", limit=1 << 20)
-    # a path below a committed symlink does not exist in the tree
-    assert read_tree_file(repo, "HEAD", "recipe/meta.yaml", limit=1 << 20) is None
+    head = git(repo, "rev-parse", "HEAD").strip()
+    files = CommitFiles(repo / ".git", head)
+    with pytest.raises(UnsafePath, match=r"^conda-forge\.yml: is a symlink, not a regular"):
+        files.read("conda-forge.yml", limit=1 << 20)
+    # a committed link on the way is refused, as it is in a working copy
+    with pytest.raises(UnsafePath, match="^recipe/meta.yaml: recipe is a symlink"):
+        files.read("recipe/meta.yaml", limit=1 << 20)
     with pytest.raises(UnsafePath, match=r"^\.ci_support: is a directory"):
-        read_tree_file(repo, "HEAD", ".ci_support", limit=1 << 20)
+        files.read(".ci_support", limit=1 << 20)
     with pytest.raises(UnsafePath, match="5000 bytes, over the 4096-byte limit"):
-        read_tree_file(repo, "HEAD", "big.yaml", limit=4096)
-    assert read_tree_file(repo, "HEAD", "run.sh", limit=100) == (b"#!/bin/sh\n", "100755")
-    assert read_tree_file(repo, "HEAD", "[glob]", limit=100) == (b"literal name\n", "100644")
-    assert read_tree_file(repo, "HEAD", "[gl]ob]", limit=100) is None
-    assert list_tree_dir(repo, "HEAD", ".ci_support") == ["linux_64_.yaml"]
-    assert list_tree_dir(repo, "HEAD", "recipe") is None
+        files.read("big.yaml", limit=4096)
+    assert files.read("run.sh", limit=100) == b"#!/bin/sh\n"
+    assert files.entry("run.sh").mode == "100755"  # type: ignore[union-attr]
+    assert files.read("[glob]", limit=100) == b"literal name\n"
+    assert files.read("[gl]ob]", limit=100) is None
+    assert files.list_dir(".ci_support") == ["linux_64_.yaml"]
+    assert files.list_dir("absent") is None
+    assert files.paths() == [".ci_support/evil.yaml", ".ci_support/linux_64_.yaml",
+                             "[glob]", "big.yaml", "conda-forge.yml", "recipe", "run.sh"]
     with pytest.raises(UnsafePath):
-        read_tree_file(repo, "HEAD", "../x", limit=100)
+        files.read("../x", limit=100)

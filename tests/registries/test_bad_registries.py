@@ -77,4 +77,4 @@ def test_staging_token_for_private_repositories_only_is_refused(make_forge,
     for record in outcomes(tmp_path / "state").values():
         assert record["status"] == "failed"
         assert "limited to private repositories" in record["reason"]
-        assert record["steps"].get("set-config@main") is None  # not switched over
+        assert record["steps"].get("switch@main") is None  # not switched over

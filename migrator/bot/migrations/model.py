@@ -34,7 +34,9 @@ class Step(Generic[R, F]):
     selected branch, a `provider` step once per CI provider the feedstock uploads from.
     A step that `needs` a product a resumed run no longer has sends the runner back to
     the step that `makes` it. `batched` steps only stage their write; the runner
-    commits the whole batch with the migration's `flush` before recording them.
+    commits the whole batch with the migration's `flush` before recording them. A step
+    that has no `effect` outside the bot's memory (a check, a computation) is recorded
+    with the next step's write: a run killed in between runs it again.
     """
 
     name: str
@@ -43,6 +45,7 @@ class Step(Generic[R, F]):
     makes: Product[F] | None = None
     needs: Product[F] | None = None
     batched: bool = False
+    effect: bool = True
 
 
 @dataclass(frozen=True)

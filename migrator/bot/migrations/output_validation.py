@@ -1,7 +1,7 @@
 """`output-validation`: switch a feedstock to staging uploads checked by the validation
 service: its CI providers found, a token per provider registered, written and verified,
 older entries expired, its package names claimed, then the config commit and the
-rerender commit on every selected branch."""
+rerender commit on every selected branch, pushed together."""
 
 from __future__ import annotations
 
@@ -52,11 +52,11 @@ def flush(context: RunContext[TokenRun]) -> dict[str, str]:
 MIGRATION: Migration[TokenRun, TokenFeedstock] = Migration(
     name=NAME,
     steps=(
-        Step("check-config", switch_steps.check_config),
-        Step("detect-providers", provider_steps.detect_providers),
-        Step("check-renderable", switch_steps.check_renderable),
+        Step("check-config", switch_steps.check_config, effect=False),
+        Step("detect-providers", provider_steps.detect_providers, effect=False),
+        Step("check-renderable", switch_steps.check_renderable, effect=False),
         Step("create-token", token_steps.create_unless_provisioned, scope="provider",
-             makes=TOKEN),
+             makes=TOKEN, effect=False),
         Step("register-hash", token_steps.register_hash, scope="provider", needs=TOKEN,
              batched=True),
         Step("write-secret", token_steps.write_secret, scope="provider", needs=TOKEN),
@@ -64,8 +64,7 @@ MIGRATION: Migration[TokenRun, TokenFeedstock] = Migration(
         Step("verify-token", token_steps.verify_token, scope="provider", needs=TOKEN),
         Step("expire-old", token_steps.expire_old_entries, batched=True),
         Step("register-outputs", outputs_steps.claim_outputs, batched=True),
-        Step("set-config", switch_steps.set_config, scope="branch"),
-        Step("rerender", switch_steps.rerender, scope="branch"),
+        Step("switch", switch_steps.switch, scope="branch"),
         Step("tell-open-pulls", pull_notices.tell_open_pulls),
     ),
     run_data=TokenRun,

@@ -13,7 +13,7 @@ from migrator.bot.migrations.token_data import TokenFeedstock, TokenRun
 from migrator.bot.outcomes import StepFailed
 from migrator.bot.task import FeedstockTask, RunContext
 from migrator.core.errors import MigratorError
-from migrator.feedstock.recipe_files import workdir_recipe_inputs
+from migrator.feedstock.recipe_files import commit_recipe_inputs
 from migrator.feedstock.recipe_outputs import RecipeError, recipe_outputs
 from migrator.registries.outputs_registry import bare
 from migrator.registries.outputs_writer import register_outputs
@@ -24,7 +24,7 @@ log = logging.getLogger("migrator")
 def claim_outputs(task: FeedstockTask[TokenRun, TokenFeedstock]) -> str:
     # every file read safely (no symlink, size-bounded), `recipe_dir` honoured; the recipe
     # itself is rendered in a sandboxed child under time and memory limits
-    files = workdir_recipe_inputs(task.workdir(task.repo.default_branch))
+    files = commit_recipe_inputs(task.tip(task.repo.default_branch))
     try:
         names = recipe_outputs(files).names
     except RecipeError as exc:

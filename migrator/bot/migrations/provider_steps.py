@@ -10,7 +10,6 @@ from migrator.bot.outcomes import StepFailed
 from migrator.bot.task import FeedstockTask
 from migrator.core import templating
 from migrator.rerender.providers import ci_providers, uploading_providers
-from migrator.rerender.working_copy import rendered_files
 
 # the stores the bot can write a FEEDSTOCK_TOKEN to
 SUPPORTED = ("azure", "github_actions")
@@ -20,7 +19,7 @@ APPVEYOR_TITLE = "Uploads from AppVeyor are no longer allowed: please move the W
 
 
 def detect_providers(task: FeedstockTask[Any, Any]) -> str:
-    files = rendered_files(task.workdir(task.repo.default_branch))
+    files = task.rendered(task.tip(task.repo.default_branch))
     uploading = uploading_providers(files)
     unsupported = sorted(uploading - set(SUPPORTED))
     if unsupported:
