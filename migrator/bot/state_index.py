@@ -46,25 +46,15 @@ def read_rows(directory: Path) -> dict[int, IndexRow]:
 
 
 def _parse(part: Path) -> Iterable[IndexRow]:
-    lines = part.read_text(encoding="utf-8").splitlines()
-    try:  # one decoder call for the whole part: 30,000 lines in a tenth of the time
-        items = json.loads("[" + ",".join(line for line in lines if line.strip()) + "]")
-    except ValueError:
-        items = None
-    if not isinstance(items, list):  # a line torn by a crash: parse line by line
-        items = []
-        for line in lines:
+    with open(part, encoding="utf-8") as handle:
+        for line in handle:
             try:
-                items.append(json.loads(line))
-            except ValueError:
-                continue  # the record itself is the truth
-    for data in items:
-        try:
-            yield IndexRow(int(data["repo_id"]), str(data["feedstock"]),
-                           str(data["status"]), str(data.get("code", "")),
-                           str(data.get("step", "")), str(data["at"]))
-        except (KeyError, TypeError, ValueError, AttributeError):
-            continue
+                data = json.loads(line)
+                yield IndexRow(int(data["repo_id"]), str(data["feedstock"]),
+                               str(data["status"]), str(data.get("code", "")),
+                               str(data.get("step", "")), str(data["at"]))
+            except (ValueError, KeyError, TypeError):
+                continue  # a line torn by a crash: the record itself is the truth
 
 
 class IndexWriter:
