@@ -1,10 +1,11 @@
 """Git objects read and written in-process, in a scratch repository.
 
 A branch fetched into a scratch repository (`init_scratch`) arrives as one pack; the
-objects the bot writes are loose. Reading a file is an inflate (and a delta), writing a
-commit a few deflates, with no git process per read or per commit. An object's header
-is read before its body, so a blob that inflates past the caller's limit is refused
-without being inflated.
+objects the bot writes are kept in memory and stored as one more pack before a push.
+Reading a file is an inflate (and a delta), writing a commit a few hashes, with no git
+process per read or per commit. Loose objects are read too (an ordinary repository).
+An object's header is read before its body, so a blob that inflates past the caller's
+limit is refused without being inflated.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class ObjectTooLarge(ObjectError):
 
 
 def init_scratch(path: Path) -> None:
-    """A bare repository made without running git, whose fetches are unpacked loose."""
+    """A bare repository made without running git, whose fetches stay packed."""
     for folder in ("objects/info", "objects/pack", "refs/heads", "refs/tags"):
         (path / folder).mkdir(parents=True, exist_ok=True)
     (path / "HEAD").write_text("ref: refs/heads/main\n")

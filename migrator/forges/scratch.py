@@ -76,7 +76,6 @@ class ForgeScratch:
         self._checkouts += 1
         dest = self.path / "checkouts" / str(self._checkouts)
         self.objects.seal()
-        set_head(self.path, commit)
         git("worktree", "add", "--detach", "--quiet", "--end-of-options", str(dest), commit,
             cwd=self.path)
         return dest

@@ -13,7 +13,7 @@ from typing import Any
 from migrator.bot.outcomes import StepFailed
 from migrator.bot.task import FeedstockTask
 from migrator.core import templating
-from migrator.core.gittrees import Change
+from migrator.core.gittrees import FILE_MODES, Change
 from migrator.feedstock import FeedstockError, cfyml
 from migrator.feedstock.commit_files import CommitFiles
 from migrator.forges.publish import Commit, publish_commits
@@ -129,6 +129,6 @@ def _config_text(files: CommitFiles, *, code: str) -> str:
 def _plain_file(files: CommitFiles, path: str) -> bytes | None:
     """A file as it was before the rerender; None where there was no regular file."""
     entry = files.entry(path)
-    if entry is None or entry.mode not in ("100644", "100755"):
+    if entry is None or entry.mode not in FILE_MODES:
         return None
     return files.read(path, limit=CI_FILE_LIMIT)
