@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,17 @@ def post(url: str, payload: Any, token: str | None) -> tuple[int, dict[str, Any]
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
+
+
+def wait_for_job(status_url: str, limit: float = 60.0) -> dict[str, Any]:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(status_url) as response:
+            report: dict[str, Any] = json.loads(response.read())
+        if report["done"]:
+            return report
+        time.sleep(0.05)
+    raise AssertionError(f"the job at {status_url} did not finish within {limit} s")
 
 
 def test_ci_play_over_http(env: OutputsEnv, tmp_path: Path,
@@ -92,9 +104,9 @@ def test_job_form_answers_at_once_and_reports_later(env: OutputsEnv,
         status, accepted = post(f"{server.url}/feedstock-outputs/jobs", body,
                                 env.token.reveal())
         assert status == 202 and accepted["done"] is False
+        first = wait_for_job(f"{server.url}{accepted['status_url']}")
+        # the same outputs again, once the first job has published them
         status, payload = copy_via_service(server.url, body, env.token, poll=0.05)
-        with urllib.request.urlopen(f"{server.url}{accepted['status_url']}") as response:
-            first = json.loads(response.read())
         missing = urllib.request.Request(f"{server.url}/feedstock-outputs/jobs/" + "0" * 32)
         with pytest.raises(urllib.error.HTTPError) as not_found:
             urllib.request.urlopen(missing)
