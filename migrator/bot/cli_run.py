@@ -118,7 +118,7 @@ def _run(args: argparse.Namespace) -> int:
     earlier = ", ".join(f"{v} {k}" for k, v in sorted(summary.untouched.items())) or "none"
     print(f"{migration.name}: this run {this_run} in {summary.seconds:.1f} s; "
           f"untouched from earlier runs: {earlier}; left for later: {summary.not_reached}")
-    summary_now = report.collect(state, repos)
+    summary_now = report.collect(state, repos, rows=False)
     print(report.format_text(summary_now))
     left = forge.budget()
     totals = summary_now["totals"]

@@ -44,18 +44,19 @@ def add_status_commands(commands: Any) -> None:
     summary.set_defaults(handler=_report)
 
 
-def _summary(args: argparse.Namespace) -> tuple[StateDir, dict[str, Any]]:
+def _summary(args: argparse.Namespace, *,
+             rows: bool = True) -> tuple[StateDir, dict[str, Any]]:
     migration = migrations.get(args.migration, generation=args.generation)
     state = StateDir(args.state, migration.name)
     if not state.base.is_dir():
         raise UserError(f"no state for {migration.name} in {args.state} (wrong --state, "
                         "or nothing has run yet)")
     repos = None if args.forge == "none" else select(open_forge(args).list_feedstocks(), args)
-    return state, report.collect(state, repos)
+    return state, report.collect(state, repos, rows=rows)
 
 
 def _status(args: argparse.Namespace) -> int:
-    _, summary = _summary(args)
+    _, summary = _summary(args, rows=args.json)
     if args.json:
         print(json.dumps(summary, indent=2, sort_keys=True))
     else:
@@ -64,7 +65,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    state, summary = _summary(args)
+    state, summary = _summary(args, rows=False)
     history = run_history.read(state.base / "history")
     text = job_summary.markdown(summary, history)
     if args.markdown is not None:

@@ -14,34 +14,34 @@ from migrator.forges import RepoInfo
 STATUSES = (DONE, FAILED, SKIPPED, IN_PROGRESS, PENDING)
 
 
-def collect(state: StateDir, repos: list[RepoInfo] | None) -> dict[str, Any]:
-    rows = state.index()
-    wanted = None if repos is None else {r.id: r for r in repos}
-    counts: Counter[str] = Counter()
+def collect(state: StateDir, repos: list[RepoInfo] | None, *,
+            rows: bool = True) -> dict[str, Any]:
+    """Totals and failures by reason, and (with `rows`) one row per feedstock."""
+    index = state.index()
+    selected = index.values() if repos is None else [
+        row for row in map(index.get, [r.id for r in repos]) if row is not None]
+    counts: Counter[str] = Counter(row.status for row in selected)
     by_code: dict[str, list[str]] = defaultdict(list)
-    feedstocks = []
-    for row in sorted(rows.values(), key=lambda r: r.feedstock):
-        if wanted is not None and row.repo_id not in wanted:
-            continue
-        counts[row.status] += 1
+    for row in selected:
         if row.status in (FAILED, SKIPPED):
             by_code[f"{row.status}:{row.code or 'unknown'}"].append(row.feedstock)
-        feedstocks.append({"name": row.feedstock, "repo_id": row.repo_id,
-                           "status": row.status, "reason_code": row.code or None,
-                           "last_step": row.step or None, "at": row.at})
-    if wanted is not None:
-        for repo in sorted(wanted.values(), key=lambda r: r.name):
-            if repo.id not in rows:
-                counts[PENDING] += 1
-                feedstocks.append({"name": repo.name, "repo_id": repo.id, "status": PENDING,
-                                   "reason_code": None, "last_step": None, "at": None})
-    return {
+    pending = [] if repos is None else [r for r in repos if r.id not in index]
+    counts[PENDING] += len(pending)
+    summary = {
         "schema_version": SCHEMA,
         "migration": state.migration,
         "totals": {k: counts.get(k, 0) for k in STATUSES},
         "reasons": {k: sorted(v) for k, v in sorted(by_code.items())},
-        "feedstocks": feedstocks,
     }
+    if rows:
+        summary["feedstocks"] = sorted(
+            [{"name": row.feedstock, "repo_id": row.repo_id, "status": row.status,
+              "reason_code": row.code or None, "last_step": row.step or None, "at": row.at}
+             for row in selected]
+            + [{"name": repo.name, "repo_id": repo.id, "status": PENDING,
+                "reason_code": None, "last_step": None, "at": None} for repo in pending],
+            key=lambda entry: (entry["name"], entry["repo_id"]))
+    return summary
 
 
 def format_text(summary: dict[str, Any], *, limit: int = 10) -> str:

@@ -14,8 +14,6 @@ feedstock is selected again and found finished at once.
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -35,46 +33,39 @@ class IndexRow(NamedTuple):
 
 
 def read_rows(directory: Path) -> dict[int, IndexRow]:
-    rows: list[IndexRow] = []
+    """The latest row of each repository id: the greatest time wins, and on a tie the
+    later line (parts in name order)."""
+    latest: dict[int, IndexRow] = {}
     if directory.is_dir():
         for part in sorted(directory.glob("*.jsonl")):
-            rows.extend(_parse(part))
-    latest: dict[int, IndexRow] = {}
-    for row in sorted(rows, key=lambda r: r.at):  # stable: a part's own order kept on ties
-        latest[row.repo_id] = row
+            for row in parse_part(part):
+                seen = latest.get(row.repo_id)
+                if seen is None or row.at >= seen.at:
+                    latest[row.repo_id] = row
     return latest
 
 
-def _parse(part: Path) -> Iterable[IndexRow]:
-    with open(part, encoding="utf-8") as handle:
-        for line in handle:
-            try:
-                data = json.loads(line)
-                yield IndexRow(int(data["repo_id"]), str(data["feedstock"]),
-                               str(data["status"]), str(data.get("code", "")),
-                               str(data.get("step", "")), str(data["at"]))
-            except (ValueError, KeyError, TypeError):
-                continue  # a line torn by a crash: the record itself is the truth
+def parse_part(part: Path) -> list[IndexRow]:
+    text = part.read_text(encoding="utf-8").rstrip("\n")
+    lines = text.split("\n") if text else []
+    try:  # one decoder call for the whole part; line by line only if one is torn
+        items = json.loads(f"[{','.join(lines)}]")
+        assert len(items) == len(lines)
+    except (ValueError, AssertionError):
+        items = [_decoded(line) for line in lines]
+    rows = []
+    for data in items:
+        try:
+            rows.append(IndexRow(int(data["repo_id"]), str(data["feedstock"]),
+                                 str(data["status"]), str(data.get("code", "")),
+                                 str(data.get("step", "")), str(data["at"])))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue  # a line torn by a crash: the record itself is the truth
+    return rows
 
 
-class IndexWriter:
-    """Appends one run's rows to its own part; `compact` rewrites the part with one line
-    per feedstock at the end of the run."""
-
-    def __init__(self, directory: Path, part: str) -> None:
-        self.path = directory / f"{part}.jsonl"
-        directory.mkdir(parents=True, exist_ok=True)
-
-    def append(self, row: IndexRow) -> None:
-        with open(self.path, "a", encoding="utf-8") as handle:
-            handle.write(row.to_line())
-            handle.flush()
-            os.fsync(handle.fileno())
-
-    def compact(self) -> None:
-        if not self.path.is_file():
-            return
-        latest = {row.repo_id: row for row in _parse(self.path)}
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text("".join(row.to_line() for row in latest.values()), encoding="utf-8")
-        os.replace(tmp, self.path)
+def _decoded(line: str) -> object:
+    try:
+        return json.loads(line)
+    except ValueError:
+        return None

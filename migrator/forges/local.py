@@ -74,10 +74,9 @@ class LocalForge:
         return RepoInfo(meta["id"], name, meta["default_branch"], meta["archived"])
 
     def list_feedstocks(self) -> list[RepoInfo]:
-        return [
-            self.repo(name) for name in sorted(self._repo_table())
-            if name.endswith("-feedstock")
-        ]
+        return [RepoInfo(meta["id"], name, meta["default_branch"], meta["archived"])
+                for name, meta in sorted(self._repo_table().items())
+                if name.endswith("-feedstock")]
 
     def git_dir(self, name: str) -> Path:
         return self.root / "git" / f"{name}.git"

@@ -9,7 +9,7 @@ import jsonschema
 
 from migrator.bot import run_report
 from migrator.bot.state import DONE, FAILED, PENDING, SKIPPED, StateDir
-from migrator.bot.state_index import read_rows
+from migrator.bot.state_index import IndexRow, read_rows
 from migrator.forges import RepoInfo
 
 SCHEMA = Path(__file__).resolve().parents[2] / "migrator" / "bot" / "status.schema.json"
@@ -69,3 +69,39 @@ def test_status_json_follows_its_schema_with_rows_and_totals(tmp_path: Path) -> 
     rows = {r["name"]: r for r in summary["feedstocks"]}
     assert rows["pkg2-feedstock"]["last_step"] == "detect-providers"
     assert rows["pkg3-feedstock"]["status"] == PENDING
+
+
+def test_a_torn_line_between_whole_ones_costs_only_itself(tmp_path: Path) -> None:
+    state = StateDir(tmp_path, "m")
+    state.load(repo(1)).set_status(DONE)
+    part = tmp_path / "m" / "index" / "all.jsonl"
+    with open(part, "a") as handle:
+        handle.write('{"repo_id": 1002, "feedstock": "pkg2-feedst\n')  # killed mid-line
+        handle.write("[1, 2]\n")  # not a row at all
+    state.load(repo(3)).set_status(FAILED, "x", code="forge")
+    rows = read_rows(tmp_path / "m" / "index")
+    assert {i: r.status for i, r in rows.items()} == {1001: DONE, 1003: FAILED}
+
+
+def test_the_latest_time_wins_across_parts_and_the_later_line_on_a_tie(
+        tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    index.mkdir()
+
+    def line(status: str, at: str) -> str:
+        return IndexRow(7, "x-feedstock", status, "", "", at).to_line()
+
+    (index / "a.jsonl").write_text(line(DONE, "2026-02-01") + line(FAILED, "2026-01-01"))
+    (index / "b.jsonl").write_text(line(SKIPPED, "2026-01-15"))
+    assert read_rows(index)[7].status == DONE
+    (index / "b.jsonl").write_text(line(SKIPPED, "2026-02-01"))
+    assert read_rows(index)[7].status == SKIPPED
+
+
+def test_the_text_summary_leaves_out_the_rows(tmp_path: Path) -> None:
+    state = StateDir(tmp_path, "m")
+    state.load(repo(1)).set_status(SKIPPED, "archived", code="archived")
+    summary = run_report.collect(state, [repo(1), repo(2)], rows=False)
+    assert "feedstocks" not in summary
+    assert summary["totals"]["pending"] == 1 and summary["totals"]["skipped"] == 1
+    assert summary["reasons"] == {"skipped:archived": ["pkg1-feedstock"]}
