@@ -121,14 +121,14 @@ def _run_chunk(
     with ThreadPoolExecutor(max_workers=max(1, context.options.jobs)) as pool:
         while active:
             staged = []
-            futures = [pool.submit(_safe_advance, t, migration) for t in active.values()]
+            futures = [pool.submit(_work, t, migration) for t in active.values()]
             for future in as_completed(futures):
                 task, outcome = future.result()
                 if outcome == STAGED:
                     staged.append(task)
                     continue
                 del active[id(task)]
-                finished(task.repo.name, _finish(task, outcome))
+                finished(task.repo.name, outcome)
             if staged:
                 _flush(context, migration, staged)
 
@@ -151,6 +151,15 @@ def _plan_branches(task: FeedstockTask[Any, Any], migration: Migration[Any, Any]
         record.steps.pop("list-branches", None)
     record.branches = branches
     return True
+
+
+def _work(
+    task: FeedstockTask[Any, Any], migration: Migration[Any, Any]
+) -> tuple[FeedstockTask[Any, Any], str]:
+    """Advance a feedstock in a worker, and finish it there when it is through: its
+    scratch repository is emptied and its record written while the others go on."""
+    task, outcome = _safe_advance(task, migration)
+    return (task, outcome) if outcome == STAGED else (task, _finish(task, outcome))
 
 
 def _safe_advance(
