@@ -8,7 +8,6 @@ registered here side by side; neither package imports the other.
 from __future__ import annotations
 
 import argparse
-import gc
 import logging
 import os
 import sys
@@ -20,6 +19,7 @@ from migrator import __version__
 from migrator.bot.cli_run import add_run_command
 from migrator.bot.cli_status import add_status_commands
 from migrator.bot.cli_tokens import add_token_commands
+from migrator.core import process_setup
 from migrator.core.errors import MigratorError, UserError
 from migrator.forges.pacing import OutOfBudget
 from migrator.service.commands import add_outputs_command
@@ -52,10 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def entry() -> int:
     """The process's entry point (`migrator`, `python -m migrator`)."""
-    # what the imports made lives as long as the process: keep it out of the collector's
-    # passes, which otherwise rescan it again and again while a state index or a forge
-    # listing of 30,000 entries is parsed (a third of `status` at that size)
-    gc.freeze()
+    process_setup.settle()
     return main()
 
 

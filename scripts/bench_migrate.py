@@ -176,7 +176,9 @@ def peak_rss(root: Path, count: int, options: Options) -> None:
         "from migrator.bot.state import StateDir\n"
         "from migrator.bot.task import Options\n"
         "from migrator.forges.local import LocalForge\n"
+        "from migrator.core import process_setup\n"
         "from testing.runs import local_stores\n"
+        "process_setup.settle()  # as the entry point does\n"
         "forge = LocalForge(Path(sys.argv[2]))\n"
         "m = migrations.get('output-validation')\n"
         "s = run_migration(forge, m, StateDir(Path(sys.argv[3]), m.name),"
@@ -235,10 +237,11 @@ def big_state(root: Path, count: int) -> None:
 # what `migrator run` does before its first feedstock: open the forge, list it, read the
 # summary index; the entry point's collector setting included
 FIRST_PENDING = """
-import gc, sys
+import sys
 from pathlib import Path
 import migrator.cli
-gc.freeze()
+from migrator.core import process_setup
+process_setup.settle()  # as the entry point does
 from migrator.bot.runner import select_pending
 from migrator.bot.state import StateDir
 from migrator.bot.task import Options
