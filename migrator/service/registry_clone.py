@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 from migrator.core.git import git
+from migrator.feedstock.safe_files import UnsafePath, read_feedstock_file
 from migrator.forges import Forge, ForgeError
 from migrator.registries import outputs_registry as registry
 from migrator.service.pids import own_folder
@@ -49,16 +50,10 @@ class RegistryClone:
         """Call with `lock` held."""
         if self.sha is None:
             return None
-        full = self.checkout / path
-        if os.path.realpath(full) != str(full):
-            raise registry.RegistryError(f"{self.repo}/{path} goes through a link; not read")
-        try:
-            with open(full, "rb") as handle:
-                return handle.read(1 << 20)
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        except IsADirectoryError:
-            raise registry.RegistryError(f"{self.repo}/{path} is a directory") from None
+        try:  # each folder and the file opened without following a link
+            return read_feedstock_file(self.checkout, path, limit=1 << 20)
+        except UnsafePath as exc:
+            raise registry.RegistryError(f"{self.repo}/{exc}; not read") from None
 
     def close(self) -> None:
         shutil.rmtree(self.checkout, ignore_errors=True)
