@@ -18,6 +18,8 @@ def collect(state: StateDir, repos: list[RepoInfo] | None, *,
             rows: bool = True) -> dict[str, Any]:
     """Totals and failures by reason, and (with `rows`) one row per feedstock."""
     index = state.index()
+    if repos is not None:  # a listing may name a repository twice (pages that shifted)
+        repos = list({repo.id: repo for repo in repos}.values())
     selected = index.values() if repos is None else [
         row for row in map(index.get, [r.id for r in repos]) if row is not None]
     counts: Counter[str] = Counter(row.status for row in selected)

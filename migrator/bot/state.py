@@ -31,7 +31,8 @@ from migrator.bot.feedstock_record import (  # noqa: F401 (re-exported)
     FeedstockRecord,
     now_iso,
 )
-from migrator.bot.state_index import IndexRow, read_rows
+from migrator.bot.state_index import IndexRow
+from migrator.bot.state_index_reader import read_rows
 from migrator.bot.state_index_writer import IndexWriter
 from migrator.core.errors import UserError
 from migrator.core.files import atomic_write_text as write_text_atomic

@@ -14,7 +14,6 @@ feedstock is selected again and found finished at once.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import NamedTuple
 
 SCHEMA = 1
@@ -30,42 +29,3 @@ class IndexRow(NamedTuple):
 
     def to_line(self) -> str:
         return json.dumps(self._asdict(), separators=(",", ":")) + "\n"
-
-
-def read_rows(directory: Path) -> dict[int, IndexRow]:
-    """The latest row of each repository id: the greatest time wins, and on a tie the
-    later line (parts in name order)."""
-    latest: dict[int, IndexRow] = {}
-    if directory.is_dir():
-        for part in sorted(directory.glob("*.jsonl")):
-            for row in parse_part(part):
-                seen = latest.get(row.repo_id)
-                if seen is None or row.at >= seen.at:
-                    latest[row.repo_id] = row
-    return latest
-
-
-def parse_part(part: Path) -> list[IndexRow]:
-    text = part.read_text(encoding="utf-8").rstrip("\n")
-    lines = text.split("\n") if text else []
-    try:  # one decoder call for the whole part; line by line only if one is torn
-        items = json.loads(f"[{','.join(lines)}]")
-        assert len(items) == len(lines)
-    except (ValueError, AssertionError):
-        items = [_decoded(line) for line in lines]
-    rows = []
-    for data in items:
-        try:
-            rows.append(IndexRow(int(data["repo_id"]), str(data["feedstock"]),
-                                 str(data["status"]), str(data.get("code", "")),
-                                 str(data.get("step", "")), str(data["at"])))
-        except (ValueError, KeyError, TypeError, AttributeError):
-            continue  # a line torn by a crash: the record itself is the truth
-    return rows
-
-
-def _decoded(line: str) -> object:
-    try:
-        return json.loads(line)
-    except ValueError:
-        return None

@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from migrator.bot.state_index import IndexRow, parse_part
+from migrator.bot.state_index import IndexRow
+from migrator.bot.state_index_reader import parse_part
 
 
 class IndexWriter:

@@ -27,5 +27,5 @@ def settle() -> None:
 def _libc() -> ctypes.CDLL | None:
     try:
         return ctypes.CDLL(None)
-    except OSError:  # no C library to look into
+    except (OSError, TypeError):  # no C library to look into
         return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
@@ -54,14 +55,38 @@ class Entry(NamedTuple):
         return data
 
 
-# scrypt is bound by the CPU and takes 16 MiB per call. More calls at once than there are
-# cores gain no time, and the allocator of each thread that ran one keeps the 16 MiB
-# (a run with four jobs held 64 MiB): every hash runs on one of these threads.
-_HASHERS = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="scrypt")
+class _Hashers:
+    """scrypt is bound by the CPU and takes 16 MiB per call. More calls at once than
+    there are cores gain no time, and the allocator of each thread that ran one keeps
+    the 16 MiB (a run with four jobs held 64 MiB): every hash runs on one of these
+    threads. A forked child starts its own (the parent's threads are not in it)."""
+
+    def __init__(self) -> None:
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+        os.register_at_fork(after_in_child=self._forget)
+
+    def _forget(self) -> None:
+        self._pool, self._lock = None, threading.Lock()
+
+    def run(self, token: Secret, salt: bytes) -> str:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
+                                                thread_name_prefix="token-hash")
+            pool = self._pool
+        try:
+            future = pool.submit(_scrypt_hex, token, salt)
+        except RuntimeError:  # the interpreter is shutting down: no new threads
+            return _scrypt_hex(token, salt)
+        return future.result()
+
+
+_HASHERS = _Hashers()
 
 
 def scrypt_hex(token: Secret, salt: bytes) -> str:
-    return _HASHERS.submit(_scrypt_hex, token, salt).result()
+    return _HASHERS.run(token, salt)
 
 
 def _scrypt_hex(token: Secret, salt: bytes) -> str:

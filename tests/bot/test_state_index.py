@@ -9,7 +9,8 @@ import jsonschema
 
 from migrator.bot import run_report
 from migrator.bot.state import DONE, FAILED, PENDING, SKIPPED, StateDir
-from migrator.bot.state_index import IndexRow, read_rows
+from migrator.bot.state_index import IndexRow
+from migrator.bot.state_index_reader import read_rows
 from migrator.forges import RepoInfo
 
 SCHEMA = Path(__file__).resolve().parents[2] / "migrator" / "bot" / "status.schema.json"
@@ -105,3 +106,27 @@ def test_the_text_summary_leaves_out_the_rows(tmp_path: Path) -> None:
     assert "feedstocks" not in summary
     assert summary["totals"]["pending"] == 1 and summary["totals"]["skipped"] == 1
     assert summary["reasons"] == {"skipped:archived": ["pkg1-feedstock"]}
+
+
+def test_a_feedstock_listed_twice_counts_once(tmp_path: Path) -> None:
+    state = StateDir(tmp_path, "m")
+    state.load(repo(1)).set_status(FAILED, "x", code="forge")
+    summary = run_report.collect(state, [repo(1), repo(1), repo(2), repo(2)])
+    assert summary["totals"]["failed"] == 1 and summary["totals"]["pending"] == 1
+    assert summary["reasons"] == {"failed:forge": ["pkg1-feedstock"]}
+    assert [r["name"] for r in summary["feedstocks"]] == ["pkg1-feedstock", "pkg2-feedstock"]
+
+
+def test_lines_that_only_parse_when_joined_are_read_one_by_one(tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    index.mkdir()
+
+    def row(repo_id: int) -> str:
+        return IndexRow(repo_id, f"x{repo_id}-feedstock", DONE, "", "", "2026-01-01").to_line()
+
+    # three lines that make three rows only once joined: one by one, none is a row
+    merged = row(6)[:-2] + ',"x":[{}\n{"repo_id":0}]}\n' + row(5)[:-1] + "," + row(7)
+    (index / "a.jsonl").write_text(merged)
+    assert read_rows(index) == {}
+    (index / "a.jsonl").write_text(merged + row(8))
+    assert list(read_rows(index)) == [8]

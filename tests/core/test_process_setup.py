@@ -40,3 +40,22 @@ def test_hashing_threads_keep_no_work_areas_once_settled() -> None:
     # the same work without the settings keeps a 16 MiB area per hashing thread
     kept_unsettled, frozen = _kept_mib("plain")
     assert not frozen and kept_unsettled >= 16
+
+
+def test_a_forked_child_hashes_on_threads_of_its_own() -> None:
+    code = """
+import os, sys
+from migrator.core.secret import Secret
+from migrator.registries.token_hashing import hash_token
+from migrator.registries.token_verify import matches
+token = Secret.new_token()
+entry = hash_token(token)  # the parent's hashing threads exist now
+pid = os.fork()
+if pid == 0:
+    os._exit(0 if matches(token, entry) else 1)
+_, status = os.waitpid(pid, 0)
+print(os.waitstatus_to_exitcode(status))
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60,
+                         capture_output=True, text=True).stdout
+    assert out.split() == ["0"]
