@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
-from migrator.bot.migrations.model import Migration
+from migrator.bot.migrations.model import Migration, Refusals
 from migrator.bot.state import DONE, FAILED, IN_PROGRESS, SKIPPED, STARTED, StateDir
 from migrator.bot.steps_plan import FINISHED, STAGED, advance, finish_staged
 from migrator.bot.task import FeedstockTask, Options, RunContext
@@ -200,7 +200,7 @@ def _advance_once(
 def _flush(context: RunContext[Any], migration: Migration[Any, Any],
            staged: list[FeedstockTask[Any, Any]]) -> None:
     error = None
-    refused: dict[str, str] = {}
+    refused: Refusals = {}
     try:
         if migration.flush is not None:
             refused = migration.flush(context)
@@ -209,7 +209,10 @@ def _flush(context: RunContext[Any], migration: Migration[Any, Any],
     if error is None:
         failpoints.reached("flush")
     for task in staged:
-        finish_staged(task, error=error or refused.get(task.repo.name))
+        name = task.repo.name
+        finish_staged(task, error=error, refused={
+            registry: reasons[name] for registry, reasons in refused.items()
+            if name in reasons})
 
 
 def _finish(task: FeedstockTask[Any, Any], outcome: str) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from migrator.bot.migrations.model import Migration, Step
@@ -43,23 +45,26 @@ def plan(migration: Migration[Any, Any], record: FeedstockRecord) -> list[Planne
 
 
 def advance(task: FeedstockTask[Any, Any], migration: Migration[Any, Any]) -> str:
-    """Run steps from the first unfinished one. Returns STAGED when a batched step has
-    staged its write (the caller flushes the batch, then calls `finish_staged`), FINISHED
-    when no step is left, FAILED when a step failed."""
+    """Run steps from the first unfinished one. Returns STAGED when batched steps have
+    staged their writes (the caller flushes the batch, then calls `finish_staged`),
+    FINISHED when no step is left, FAILED when a step failed. Batched steps that follow
+    each other stage together, so that one flush carries them (`_joins_flush`)."""
     record = task.record
     index = 0
     while True:
         steps = plan(migration, record)
         if index >= len(steps):
-            return FINISHED
+            return STAGED if task.staged else FINISHED
         planned = steps[index]
         key, step = planned.key, planned.step
         status = record.step_status(key)
         if status in (DONE, SKIPPED):
             index += 1
             continue
+        if task.staged and not _joins_flush(task, planned):
+            return STAGED
         if status == FAILED and not task.retry:
-            return FAILED
+            return _failed(task)
         needs = step.needs
         if needs is not None and not needs.present(task.data, planned.provider):
             producer = _producer(steps, needs.name, planned.provider)
@@ -75,7 +80,7 @@ def advance(task: FeedstockTask[Any, Any], migration: Migration[Any, Any]) -> st
             continue
         if deadline.expired():
             record.record(key, FAILED, _over_time(task, "not started"), code=TIME_LIMIT)
-            return FAILED
+            return _failed(task)
         task.branch, task.provider = planned.branch, planned.provider
         record.record(key, STARTED)
         started = time.perf_counter()
@@ -94,16 +99,17 @@ def advance(task: FeedstockTask[Any, Any], migration: Migration[Any, Any]) -> st
                 record.record(key, FAILED, str(exc), code=exc.code)
             log.debug("%s: %s failed after %.2f s [%s]: %s", task.repo.name, key,
                       time.perf_counter() - started, exc.code, exc)
-            return FAILED
+            return _failed(task)
         seconds = round(time.perf_counter() - started, 3)
         log.debug("%s: %s %s in %.2f s: %s", task.repo.name, key,
                   "staged" if step.batched else "done", seconds, detail)
         if step.batched:
             # in memory only: a run killed before the batch is committed stages it again
             record.record(key, STAGED, detail, seconds=seconds, save=False)
-            task.staged = key
+            task.staged[key] = step.writes
             failpoints.reached(f"{key}.staged")
-            return STAGED
+            index += 1
+            continue
         record.record(key, DONE, detail, seconds=seconds, save=step.effect)
         failpoints.reached(key)
         if planned.branch is not None and not _more_for_branch(steps, index, planned.branch):
@@ -112,18 +118,39 @@ def advance(task: FeedstockTask[Any, Any], migration: Migration[Any, Any]) -> st
 
 
 def finish_staged(task: FeedstockTask[Any, Any], *, error: str | None,
+                  refused: Mapping[str, str] = MappingProxyType({}),
                   code: str = "registry") -> None:
-    key = task.staged
-    if key is None:
-        return
-    task.staged = None
-    if error is None:
-        detail = task.record.steps[key].get("detail", "")
-        task.record.record(key, DONE, detail)
-        failpoints.reached(key)
-    else:
-        task.retry = False  # one retry per run, not a loop
-        task.record.record(key, FAILED, error, code=code)
+    """Record the staged steps once flushed: failed with `error` (the whole flush
+    failed) or with the reason their registry `refused` the feedstock, done otherwise."""
+    staged, task.staged = task.staged, {}
+    for key, registry in staged.items():
+        reason = error or refused.get(registry)
+        if reason is None:
+            detail = task.record.steps[key].get("detail", "")
+            task.record.record(key, DONE, detail)
+            failpoints.reached(key)
+        else:
+            task.retry = False  # one retry per run, not a loop
+            task.record.record(key, FAILED, reason, code=code)
+
+
+def _joins_flush(task: FeedstockTask[Any, Any], planned: PlannedStep) -> bool:
+    """Whether a step may stage beside the steps already staged: a batched step that
+    needs no product (a restart from its producer would drop what is staged) and
+    writes to a registry none of them writes to (a registry refuses a feedstock, not
+    a step, so a refusal must name one staged step)."""
+    step = planned.step
+    return (step.batched and step.needs is None and bool(step.writes)
+            and step.writes not in task.staged.values())
+
+
+def _failed(task: FeedstockTask[Any, Any]) -> str:
+    """FAILED; or STAGED while writes are staged: they are flushed and recorded first,
+    and the failure is met again (not retried) in the next round."""
+    if not task.staged:
+        return FAILED
+    task.retry = False
+    return STAGED
 
 
 def _over_time(task: FeedstockTask[Any, Any], detail: str) -> str:

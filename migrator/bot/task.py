@@ -87,7 +87,8 @@ class FeedstockTask(Generic[R, F]):
     retry: bool = False  # a failed step may run again (once per run)
     branch: str | None = None  # of the current `branch` step
     provider: str | None = None  # of the current `provider` step
-    staged: str | None = None  # the batched step waiting for the flush
+    # batched steps awaiting the flush, with the registry each writes to
+    staged: dict[str, str] = field(default_factory=dict)
     spent: float = 0.0  # seconds its steps ran in this run (waits for the batch excluded)
     _scratch: ForgeScratch | None = None
     _tips: dict[str, CommitFiles] = field(default_factory=dict)

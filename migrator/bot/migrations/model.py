@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 R = TypeVar("R")
 F = TypeVar("F")
 Scope = Literal["feedstock", "branch", "provider"]
+Refusals = dict[str, dict[str, str]]  # registry -> feedstock -> reason
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,10 @@ class Step(Generic[R, F]):
     selected branch, a `provider` step once per CI provider the feedstock uploads from.
     A step that `needs` a product a resumed run no longer has sends the runner back to
     the step that `makes` it. `batched` steps only stage their write; the runner
-    commits the whole batch with the migration's `flush` before recording them. A step
+    commits the whole batch with the migration's `flush` before recording them; it
+    names the registry it `writes` to, and batched steps that follow each other stage
+    together when they write to different registries (a registry refuses a feedstock,
+    not a step). A step
     that has no `effect` outside the bot's memory (a check, a computation) is recorded
     with the next step's write: a run killed in between runs it again.
     """
@@ -45,6 +49,7 @@ class Step(Generic[R, F]):
     makes: Product[F] | None = None
     needs: Product[F] | None = None
     batched: bool = False
+    writes: str = ""  # of a batched step: the registry it stages into
     effect: bool = True
 
 
@@ -55,6 +60,7 @@ class Migration(Generic[R, F]):
     run_data: Callable[[], R]
     feedstock_data: Callable[[], F]
     setup: Callable[[RunContext[R]], None] | None = None
-    # commits what batched steps staged; returns a reason for each feedstock it refused
-    flush: Callable[[RunContext[R]], dict[str, str]] | None = None
+    # commits what batched steps staged; returns, per registry, a reason for each
+    # feedstock it refused
+    flush: Callable[[RunContext[R]], Refusals] | None = None
     close: Callable[[RunContext[R]], None] | None = None

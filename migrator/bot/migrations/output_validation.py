@@ -15,8 +15,9 @@ from migrator.bot.migrations import (
     token_data,
     token_steps,
 )
-from migrator.bot.migrations.model import Migration, Step
-from migrator.bot.migrations.token_data import TOKEN, TokenFeedstock, TokenRun
+from migrator.bot.migrations.model import Migration, Refusals, Step
+from migrator.bot.migrations.outputs_steps import OUTPUTS
+from migrator.bot.migrations.token_data import TOKEN, TOKENS, TokenFeedstock, TokenRun
 from migrator.bot.task import RunContext
 from migrator.core.errors import UserError
 from migrator.core.secret import Secret
@@ -45,8 +46,9 @@ def setup(context: RunContext[TokenRun]) -> None:
                            selected_repository_ids=everyone)
 
 
-def flush(context: RunContext[TokenRun]) -> dict[str, str]:
-    return {**token_data.flush_registry(context), **outputs_steps.flush_outputs(context)}
+def flush(context: RunContext[TokenRun]) -> Refusals:
+    return {**token_data.flush_registry(context),
+            OUTPUTS: outputs_steps.flush_outputs(context)}
 
 
 MIGRATION: Migration[TokenRun, TokenFeedstock] = Migration(
@@ -58,12 +60,13 @@ MIGRATION: Migration[TokenRun, TokenFeedstock] = Migration(
         Step("create-token", token_steps.create_unless_provisioned, scope="provider",
              makes=TOKEN, effect=False),
         Step("register-hash", token_steps.register_hash, scope="provider", needs=TOKEN,
-             batched=True),
+             batched=True, writes=TOKENS),
         Step("write-secret", token_steps.write_secret, scope="provider", needs=TOKEN),
         Step("staging-access", token_steps.ensure_staging_access, scope="provider"),
         Step("verify-token", token_steps.verify_token, scope="provider", needs=TOKEN),
-        Step("expire-old", token_steps.expire_old_entries, batched=True),
-        Step("register-outputs", outputs_steps.claim_outputs, batched=True),
+        Step("expire-old", token_steps.expire_old_entries, batched=True, writes=TOKENS),
+        Step("register-outputs", outputs_steps.claim_outputs, batched=True,
+             writes=OUTPUTS),
         Step("switch", switch_steps.switch, scope="branch"),
         Step("tell-open-pulls", pull_notices.tell_open_pulls),
     ),

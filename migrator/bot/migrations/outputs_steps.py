@@ -18,6 +18,8 @@ from migrator.feedstock.recipe_outputs import RecipeError, recipe_outputs
 from migrator.registries.outputs_registry import bare
 from migrator.registries.outputs_writer import register_outputs
 
+OUTPUTS = "feedstock-outputs"  # the registry `claim_outputs` writes to
+
 log = logging.getLogger("migrator")
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from migrator.bot.migrations import provider_steps, token_data, token_steps
 from migrator.bot.migrations.model import Migration, Step
-from migrator.bot.migrations.token_data import TOKEN, TokenFeedstock, TokenRun
+from migrator.bot.migrations.token_data import TOKEN, TOKENS, TokenFeedstock, TokenRun
 
 NAME = "rotate-tokens"
 
@@ -23,10 +23,11 @@ def migration(generation: int = 1) -> Migration[TokenRun, TokenFeedstock]:
             Step("detect-providers", provider_steps.detect_providers),
             Step("create-token", token_steps.create_token, scope="provider", makes=TOKEN),
             Step("register-hash", token_steps.register_hash, scope="provider", needs=TOKEN,
-                 batched=True),
+                 batched=True, writes=TOKENS),
             Step("write-secret", token_steps.write_secret, scope="provider", needs=TOKEN),
             Step("verify-token", token_steps.verify_token, scope="provider", needs=TOKEN),
-            Step("expire-old", token_steps.expire_old_entries, batched=True),
+            Step("expire-old", token_steps.expire_old_entries, batched=True,
+                 writes=TOKENS),
         ),
         run_data=TokenRun,
         feedstock_data=TokenFeedstock,

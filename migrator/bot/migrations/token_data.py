@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from migrator.bot.migrations.model import Product
+from migrator.bot.migrations.model import Product, Refusals
 from migrator.bot.task import RunContext
 from migrator.core.errors import MigratorError
 from migrator.core.secret import Secret
@@ -41,6 +41,7 @@ def _has_token(data: TokenFeedstock, provider: str | None) -> bool:
 
 
 TOKEN: Product[TokenFeedstock] = Product("token", _has_token)
+TOKENS = "feedstock-tokens"  # the registry the token steps write to
 
 
 def writer(context: RunContext[TokenRun]) -> RegistryWriter:
@@ -50,7 +51,7 @@ def writer(context: RunContext[TokenRun]) -> RegistryWriter:
         return context.data.writer
 
 
-def flush_registry(context: RunContext[TokenRun]) -> dict[str, str]:
+def flush_registry(context: RunContext[TokenRun]) -> Refusals:
     """Write the batch; a failed write is blamed on exactly the feedstocks it carried."""
     registry_writer = writer(context)
     pending = registry_writer.pending_feedstocks()
@@ -59,9 +60,10 @@ def flush_registry(context: RunContext[TokenRun]) -> dict[str, str]:
     try:
         refused = registry_writer.flush(secrets=context.secrets())
     except MigratorError as exc:
-        return {name: f"token registry write failed: {exc}" for name in pending}
-    context.data.registered_at = time.time()
-    return refused
+        refused = {name: f"token registry write failed: {exc}" for name in pending}
+    else:
+        context.data.registered_at = time.time()
+    return {TOKENS: refused}
 
 
 def close(context: RunContext[TokenRun]) -> None:
