@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 
 from migrator.channels.local_store import Identity, identity_of
+from migrator.core.pids import alive
 
 PARTIAL = ".partial"
 _SERIAL = itertools.count()
@@ -116,16 +117,6 @@ def dead_partials(root: Path) -> list[Path]:
     found = []
     for path in root.glob(f"*/.*{PARTIAL}"):
         pid = path.name[: -len(PARTIAL)].rsplit(".", 2)[-2]
-        if not pid.isdigit() or not _alive(int(pid)):
+        if not pid.isdigit() or not alive(int(pid)):
             found.append(path)
     return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, under another user
-        pass
-    return True

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from migrator.channels.dists import parse_dist
+from migrator.core.pids import own_folder
 from migrator.core.secret import Secret
 from migrator.forges import Forge
 from migrator.registries import outputs_registry as registry
@@ -30,7 +31,6 @@ from migrator.service.auth import REPO as TOKENS
 from migrator.service.auth import TokenChecker, TokenRegistryError, Verdict, token_path
 from migrator.service.claims import ClaimBook
 from migrator.service.notices import NoticeLog
-from migrator.service.pids import own_folder
 from migrator.service.publisher import Channels, Publisher
 from migrator.service.recent_reads import RecentReads
 from migrator.service.registry_view import RegistryView

@@ -13,10 +13,10 @@ import threading
 from pathlib import Path
 
 from migrator.core.git import git
+from migrator.core.pids import own_folder
 from migrator.feedstock.safe_files import UnsafePath, read_feedstock_file
 from migrator.forges import Forge, ForgeError
 from migrator.registries import outputs_registry as registry
-from migrator.service.pids import own_folder
 
 _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 

@@ -1,6 +1,7 @@
 """Folders a process keeps for itself (`<prefix><pid>`), and clearing those of processes
 that are gone: each service process has its own registry clone and scratch space, so
-no other process changes them underneath it, and a crash leaves nothing for long."""
+no other process changes them underneath it, and a crash leaves nothing for long.
+`alive` also tells a channel's stale partial files from those still being written."""
 
 from __future__ import annotations
 
