@@ -9,10 +9,9 @@ check computes scrypt at least `PADDED_CHECKS` times (a feedstock has one entry 
 provider, usually one or two), against dummy entries when there are too few real ones,
 and the answer names no entry. scrypt needs 16 MiB and tens of milliseconds, so it runs
 on a pool of `scrypt_workers` threads, whatever the number of requests: at most that many
-run at once, and only those threads' allocators ever hold scrypt's 16 MiB blocks (on the
-request threads, each would keep one of its own). A match is remembered
-in memory under an HMAC of the token with a per-process key, and counts only while its
-entry is still live.
+run at once, so many requests at once never add more than that many 16 MiB areas.
+A match is remembered in memory under an HMAC of the token with a per-process key, and
+counts only while its entry is still live.
 """
 
 from __future__ import annotations
