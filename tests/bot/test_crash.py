@@ -54,8 +54,12 @@ def test_killed_run_resumes_to_a_correct_and_leak_free_forge(tmp_path: Path, kil
             str(work / "state"), "--jobs", "1", "--batch-size", "2", "--renderer", "patch")
     killed = run_cli(*args, env={**env, "MIGRATOR_KILL_AT": kill_at}, token_log=token_log)
     assert killed.returncode == -9, killed.stderr
+    # the killed run's work folder stays behind, holding no token; the next run clears it
+    left = sorted(work.glob("migrator-*"))
+    assert left and scan(token_log.read_text().split(), trees=left) == []
     resumed = run_cli(*args, env=env, token_log=token_log)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert not [path for path in left if path.exists()]
     rotated = run_cli("run", "rotate-tokens", "--forge", str(work / "forge"), "--state",
                       str(work / "state"), "--batch-size", "2", env=env, token_log=token_log)
     assert rotated.returncode == 0, rotated.stdout + rotated.stderr
