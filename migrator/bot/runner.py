@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -17,7 +16,7 @@ from migrator.bot.steps_plan import FINISHED, STAGED, advance, finish_staged
 from migrator.bot.task import FeedstockTask, Options, RunContext
 from migrator.core import deadline, failpoints
 from migrator.core.errors import MigratorError
-from migrator.core.pids import fresh_folder
+from migrator.core.work_folders import WorkFolder
 from migrator.forges import Forge, RepoInfo
 from migrator.forges.ci_secrets import CISecretStore
 
@@ -52,7 +51,8 @@ def run_migration(
     limit = options.max_feedstocks
     not_reached = max(0, len(todo) - limit) if limit is not None else 0
     todo = todo[:limit] if limit is not None else todo
-    root = fresh_folder(workroot, "migrator-")
+    work = WorkFolder(workroot, "migrator-")
+    root = work.path
     context = RunContext(forge=forge, stores=dict(stores or {}), options=options,
                          workroot=root, data=migration.run_data())
     outcomes: Counter[str] = Counter()
@@ -77,7 +77,7 @@ def run_migration(
         if migration.close is not None:
             migration.close(context)
         state.compact()
-        shutil.rmtree(root, ignore_errors=True)
+        work.close()
     return RunSummary(outcomes, untouched, not_reached, time.monotonic() - started)
 
 
