@@ -7,7 +7,9 @@ Prints, measured in the same run:
     same parallelism. Both run slice by slice, interleaved (floor, migration, migration,
     floor, ...), so drift in the machine's load hits both alike; each slice's ratio is
     printed, then the median, with wall and CPU time (this process and its children)
-    and the git processes each started per feedstock;
+    and the git processes each started per feedstock. Each slice also times the
+    registry's mandatory token hashes alone (as many as the migration made, on as many
+    threads as jobs), and the migration is compared with the floor plus those hashes;
   * with 30,000 recorded feedstocks: how long a rerun takes to find the first pending
     feedstock, and how long `migrator status` takes, against the import time;
   * the peak resident memory of a run over `--rss-count` feedstocks (a child process).
@@ -116,6 +118,7 @@ def compare(root: Path, count: int, slices: int, options: Options) -> None:
     theirs = [r for r in bare.list_feedstocks() if not r.archived]
     size = -(-len(ours) // slices)
     rows = []
+    hashed: list[Spent] = []
     for index in range(slices):
         part = slice(index * size, (index + 1) * size)
         run_floor = functools.partial(floor, bare, theirs[part], root / "scratch", options.jobs)
@@ -126,9 +129,17 @@ def compare(root: Path, count: int, slices: int, options: Options) -> None:
             measured_floor, measured = spend(run_floor), spend(run_ours)
         n = len(ours[part])
         rows.append((n, measured_floor, measured))
+        names = {r.name for r in ours[part]}
+        tokens = sum(len(r.get("providers") or ()) for r in
+                     StateDir(root / "state", "output-validation").records()
+                     if r.get("feedstock") in names)
+        hashed.append(spend(functools.partial(hash_tokens, tokens, options.jobs)))
+        with_hash = measured_floor.wall + hashed[-1].wall
         print(f"  slice {index + 1}/{slices}: {n} feedstocks, floor {measured_floor.wall:.2f} s, "
               f"migration {measured.wall:.2f} s, ratio {measured.wall / measured_floor.wall:.2f}x "
-              f"(CPU {measured.cpu / measured_floor.cpu:.2f}x)", flush=True)
+              f"(CPU {measured.cpu / measured_floor.cpu:.2f}x); {tokens} hashes alone "
+              f"{hashed[-1].wall:.2f} s, ratio to floor + hashes "
+              f"{measured.wall / with_hash:.2f}x", flush=True)
     total = sum(n for n, _, _ in rows)
     ratios = [m.wall / f.wall for _, f, m in rows]
     floor_wall = sum(f.wall for _, f, _ in rows)
@@ -146,12 +157,23 @@ def compare(root: Path, count: int, slices: int, options: Options) -> None:
     print(f"ratio migration / floor: median {statistics.median(ratios):.2f}x over the slices "
           f"(min {min(ratios):.2f}x, max {max(ratios):.2f}x; whole-run wall "
           f"{ours_wall / floor_wall:.2f}x, CPU {ours_cpu / floor_cpu:.2f}x)")
+    with_hash = [m.wall / (f.wall + h.wall) for (_, f, m), h in zip(rows, hashed, strict=True)]
+    print(f"ratio migration / (floor + the same token hashes alone): median "
+          f"{statistics.median(with_hash):.2f}x (min {min(with_hash):.2f}x, max "
+          f"{max(with_hash):.2f}x; whole-run wall "
+          f"{ours_wall / (floor_wall + sum(h.wall for h in hashed)):.2f}x, CPU "
+          f"{ours_cpu / (floor_cpu + sum(h.cpu for h in hashed)):.2f}x)")
     tokens = sum(len(r.get("providers") or ()) for r in
                  StateDir(root / "state", "output-validation").records())
     hashing = scrypt_seconds() * tokens
     print(f"of which scrypt, the registry's mandatory hash: {tokens / total:.2f} tokens and "
           f"{hashing / total * 1000:.1f} ms CPU per feedstock; the migration's CPU without "
           f"it is {(ours_cpu - hashing) / floor_cpu:.2f}x the floor's")
+
+
+def hash_tokens(count: int, jobs: int) -> None:
+    with ThreadPoolExecutor(jobs) as pool:
+        list(pool.map(lambda _: hash_token(Secret.new_token()), range(count)))
 
 
 def scrypt_seconds() -> float:
