@@ -105,7 +105,8 @@ class FeedstockRecord:
 
     def save(self) -> None:
         self.data["updated_at"] = now_iso()
-        atomic_write_text(self.path, render_record(self.data))
+        # written after an external effect: it must outlive a crash of the machine too
+        atomic_write_text(self.path, render_record(self.data), durable=True)
 
 
 def render_record(data: dict[str, Any]) -> str:

@@ -10,4 +10,5 @@ class StepFailed(MigratorError):
 
 
 class Skip(Exception):
-    """A step (or the whole feedstock) is deliberately left alone; the message says why."""
+    """A step (or the whole feedstock) is deliberately left alone; the message says why.
+    Raised before the step has any effect (the skip is saved with the next write)."""

@@ -86,8 +86,8 @@ def advance(task: FeedstockTask[Any, Any], migration: Migration[Any, Any]) -> st
         started = time.perf_counter()
         try:
             detail = step.run(task) or ""
-        except Skip as exc:
-            record.record(key, SKIPPED, str(exc))
+        except Skip as exc:  # decided before any effect: saved with the next write
+            record.record(key, SKIPPED, str(exc), save=False)
             log.debug("%s: %s skipped after %.2f s: %s", task.repo.name, key,
                       time.perf_counter() - started, exc)
             index += 1
