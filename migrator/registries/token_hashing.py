@@ -4,9 +4,9 @@ scrypt over the UTF-8 bytes of the token's hex text, N=16384, r=8, p=1, 256-byte
 64-byte random salt; salt and hash stored as lowercase hex.
 
 The hash runs in libsodium (through PyNaCl): its vectorised scrypt gives the same bytes
-as OpenSSL's (`hashlib.scrypt`; `tests/bot/test_tokens.py` checks) in
-about two thirds of the CPU time, and it maps its 16 MiB work area for each call and
-unmaps it after, so no thread's allocator keeps one.
+as OpenSSL's (`hashlib.scrypt`; `tests/bot/test_tokens.py` checks) in about two thirds
+of the CPU time, and it maps its 16 MiB work area for each call and unmaps it after, so
+no thread's allocator keeps one.
 """
 
 from __future__ import annotations
