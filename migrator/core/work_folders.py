@@ -3,9 +3,11 @@
 `<prefix><pid>-<random>/` holds a lock file that the run keeps locked (flock) for as
 long as it works there. The kernel drops the lock when the process ends, however it
 ends, so a folder whose lock can be taken belongs to nobody: the next run removes it.
-The lock, not the pid, decides, because a pid means nothing to a process in another
-pid namespace (two containers sharing one temporary folder). A folder without a lock
-file (a run killed before it made one) falls back to the pid.
+The lock, not the pid (which names the folder for people only), decides: a pid means
+nothing to a process in another pid namespace (two containers sharing one temporary
+folder). A folder is made as `.<prefix>...` and renamed once locked, so no run ever
+sees the unlocked lock of a live one; one left under its making name (a run killed in
+those microseconds) is removed once it is a minute old.
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ import os
 import shutil
 import stat
 import tempfile
+import time
 from pathlib import Path
 
-from migrator.core.pids import alive
-
 _LOCK = ".in-use"
+_MAKING_SECONDS = 60.0
 
 
 class WorkFolder:
@@ -29,10 +31,9 @@ class WorkFolder:
 
     def __init__(self, parent: Path | None, prefix: str) -> None:
         base = Path(parent if parent is not None else tempfile.gettempdir())
-        for path in base.glob(f"{prefix}*-*"):
-            _remove_if_abandoned(path, path.name[len(prefix):].partition("-")[0])
-        # made under a name no run clears, and given its own only once locked: a run
-        # looking in between must not find an unlocked lock file
+        for pattern in (f"{prefix}*-*", f".{prefix}*-*"):
+            for path in base.glob(pattern):
+                _remove_if_abandoned(path)
         making = Path(tempfile.mkdtemp(prefix=f".{prefix}{os.getpid()}-", dir=base))
         self._lock = os.open(making / _LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         fcntl.flock(self._lock, fcntl.LOCK_EX)
@@ -44,7 +45,7 @@ class WorkFolder:
         os.close(self._lock)
 
 
-def _remove_if_abandoned(path: Path, pid: str) -> None:
+def _remove_if_abandoned(path: Path) -> None:
     try:
         info = path.lstat()
     except OSError:
@@ -54,8 +55,8 @@ def _remove_if_abandoned(path: Path, pid: str) -> None:
         return
     try:
         lock = os.open(path / _LOCK, os.O_RDWR | os.O_NOFOLLOW)
-    except FileNotFoundError:
-        if pid.isdigit() and int(pid) != os.getpid() and not alive(int(pid)):
+    except FileNotFoundError:  # only a folder being made has none
+        if path.name.startswith(".") and time.time() - info.st_mtime > _MAKING_SECONDS:
             shutil.rmtree(path, ignore_errors=True)
         return
     except OSError:  # a link where the lock should be: not a folder of ours

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -31,10 +32,16 @@ def dead_pid() -> int:
 
 def test_folders_of_dead_runs_go_and_nothing_else(tmp_path: Path) -> None:
     dead = dead_pid()
-    gone = tmp_path / f"migrator-{dead}-abc"
+    gone = tmp_path / f"migrator-{dead}-abc"  # a killed run's: its lock is free
     (gone / "scratch").mkdir(parents=True)
-    running = tmp_path / f"migrator-{os.getppid()}-def"  # the parent of this process
+    (gone / ".in-use").touch()
+    running = tmp_path / f"migrator-{os.getppid()}-def"  # no lock file to judge it by
     running.mkdir()
+    stale = tmp_path / f".migrator-{dead}-mk"  # a run killed while making its folder
+    stale.mkdir()
+    os.utime(stale, (time.time() - 120, time.time() - 120))
+    making = tmp_path / f".migrator-{os.getppid()}-mk"  # a run making its folder now
+    making.mkdir()
     older = tmp_path / "migrator-xyz"  # not named after a process: not ours to judge
     older.mkdir()
     outside = tmp_path / "outside"
@@ -47,6 +54,7 @@ def test_folders_of_dead_runs_go_and_nothing_else(tmp_path: Path) -> None:
     assert work.path.is_dir() and work.path.name.startswith(f"migrator-{os.getpid()}-")
     assert not gone.exists()
     assert running.is_dir() and older.is_dir()
+    assert not stale.exists() and making.is_dir()
     assert link.is_symlink() and (outside / "keep").is_dir()
     work.close()
     assert not work.path.exists()
