@@ -71,11 +71,10 @@ class LocalForge:
         meta = self._repo_table().get(name)
         if meta is None:
             raise ForgeError(f"{self.org}/{name} does not exist")
-        return RepoInfo(meta["id"], name, meta["default_branch"], meta["archived"])
+        return _repo_info(name, meta)
 
     def list_feedstocks(self) -> list[RepoInfo]:
-        return [RepoInfo(meta["id"], name, meta["default_branch"], meta["archived"])
-                for name, meta in sorted(self._repo_table().items())
+        return [_repo_info(name, meta) for name, meta in sorted(self._repo_table().items())
                 if name.endswith("-feedstock")]
 
     def git_dir(self, name: str) -> Path:
@@ -291,3 +290,7 @@ def _push_error(repo: str, branch: str, exc: GitError) -> Exception:
         return PushRejected(f"the remote refused the push to {repo}@{branch}{detail}",
                             race=False)
     return PushRejected(f"push to {repo}@{branch} failed: {exc}", race=False)
+
+
+def _repo_info(name: str, meta: dict[str, Any]) -> RepoInfo:
+    return RepoInfo(meta["id"], name, meta["default_branch"], meta["archived"])
